@@ -1,0 +1,8 @@
+"""cnnwidgets: Jupyter widgets that show how convolutional networks see."""
+from .data import ImageLoadError, load_image, sample_names
+from .engines.layers import LayerNotFoundError
+from .models import Model, load_model
+
+__version__ = "0.1.0"
+__all__ = ["load_model", "load_image", "sample_names", "Model", "LayerNotFoundError",
+           "ImageLoadError"]

@@ -1,0 +1,1 @@
+"""Kernel-side engines: pure PyTorch, no widget imports."""

@@ -1,0 +1,192 @@
+"""The Model wrapper: a torch module with its preprocessing, labels and inspectable layers."""
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms.v2 import functional as TF
+
+from ..data.images import load_image
+from ..engines.guard import preserved
+from ..engines.layers import LayerInfo, LayerNotFoundError, probe_layers
+from .output import OutputSpec, select_output
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class Model:
+    """A classifier together with everything the views need to know about it.
+
+    ``module`` is the ``torch.nn.Module`` itself. ``preprocess`` turns images into the input
+    tensor: resize the shorter side to ``resize_size`` (default ``input_size * 256 / 224``),
+    centre-crop ``input_size``, scale to [0, 1], then ``(x - mean) / std``. ``output`` selects
+    the logits from models that return tuples or dicts (see :func:`select_output`).
+    """
+
+    def __init__(self, module: nn.Module, *, labels: Sequence[str] | None = None,
+                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,
+                 input_size: int | tuple[int, int] = 224, resize_size: int | None = None,
+                 in_channels: int = 3, output: OutputSpec = None, name: str | None = None,
+                 interpolation: InterpolationMode = InterpolationMode.BILINEAR):
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"expected a torch.nn.Module, got a {type(module).__name__}")
+        self.module = module
+        self.name = name or type(module).__name__
+        self.in_channels = in_channels
+        self.mean = tuple(float(v) for v in mean)
+        self.std = tuple(float(v) for v in std)
+        if len(self.mean) != in_channels or len(self.std) != in_channels:
+            raise ValueError(f"mean and std need {in_channels} values, one per input channel")
+        self.input_size = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+        self.resize_size = resize_size or round(min(self.input_size) * 256 / 224)
+        self.output = output
+        self.interpolation = interpolation
+        self._labels = list(labels) if labels is not None else None
+
+    def __repr__(self) -> str:
+        return (f"<cnnwidgets.Model {self.name}: {len(self.layers)} layers, "
+                f"{self.num_classes} classes, input {self.input_size}, on {self.device}>")
+
+    # ---- device -------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        for t in self.module.parameters():
+            return t.device
+        for t in self.module.buffers():
+            return t.device
+        return torch.device("cpu")
+
+    def to(self, device: str | torch.device) -> "Model":
+        self.module.to(device)
+        return self
+
+    # ---- labels -------------------------------------------------------------------------
+    @cached_property
+    def num_classes(self) -> int:
+        return int(self.logits(self.example_input()).shape[-1])
+
+    @property
+    def labels(self) -> list[str]:
+        if self._labels is None:
+            self._labels = [f"class {i}" for i in range(self.num_classes)]
+        return self._labels
+
+    def label(self, index: int) -> str:
+        return self.labels[index] if 0 <= index < len(self.labels) else f"class {index}"
+
+    # ---- images -> tensors ------------------------------------------------------------------
+    @property
+    def _mean_t(self) -> torch.Tensor:
+        return torch.tensor(self.mean, device=self.device).view(1, -1, 1, 1)
+
+    @property
+    def _std_t(self) -> torch.Tensor:
+        return torch.tensor(self.std, device=self.device).view(1, -1, 1, 1)
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Images in [0, 1], (N, C, H, W) -> model input (differentiable, on x's device)."""
+        mean = torch.tensor(self.mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+        return (x - mean) / std
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Model input -> images in [0, 1] (not clipped)."""
+        mean = torch.tensor(self.mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+        return x * std + mean
+
+    def to_display(self, image: Any) -> np.ndarray:
+        """The image exactly as the model sees it (resized, cropped), HWC float in [0, 1]."""
+        x = self.prepare(image)
+        return self.denormalize(x)[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+
+    def _image_tensor(self, image: Any) -> torch.Tensor:
+        pil = load_image(image)
+        if self.in_channels == 1:
+            pil = pil.convert("L")
+        t = TF.pil_to_tensor(pil)
+        t = TF.resize(t, self.resize_size, interpolation=self.interpolation, antialias=True)
+        t = TF.center_crop(t, list(self.input_size))
+        return t.float().div_(255)
+
+    def preprocess(self, images: Any) -> torch.Tensor:
+        """One image (anything :func:`load_image` reads) or a list of them -> (N, C, H, W) input."""
+        batch = images if isinstance(images, (list, tuple)) else [images]
+        if not batch:
+            raise ValueError("no images to preprocess")
+        x = torch.stack([self._image_tensor(im) for im in batch]).to(self.device)
+        return self.normalize(x)
+
+    def prepare(self, images: Any) -> torch.Tensor:
+        """Like :meth:`preprocess`, but a 4-D tensor passes through as an input that is ready."""
+        if isinstance(images, torch.Tensor) and images.ndim == 4:
+            if images.shape[1] != self.in_channels:
+                raise ValueError(f"expected input of shape (N, {self.in_channels}, H, W), "
+                                 f"got {tuple(images.shape)}")
+            return images.to(self.device)
+        return self.preprocess(images)
+
+    def example_input(self, batch: int = 1) -> torch.Tensor:
+        return torch.zeros(batch, self.in_channels, *self.input_size, device=self.device)
+
+    # ---- forward ------------------------------------------------------------------------
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Forward pass of a ready input, returning the selected logits (no state handling)."""
+        return select_output(self.module(x), self.output)
+
+    def predict(self, images: Any, k: int = 5):
+        """Top-k classes: [(index, label, probability), ...]; a list of images gives a list of those."""
+        x = self.prepare(images)
+        with preserved(self.module), torch.inference_mode():
+            probs = self.logits(x).softmax(-1)
+        k = min(k, probs.shape[-1])
+        top = probs.topk(k, dim=-1)
+        rows = [[(int(i), self.label(int(i)), float(p)) for p, i in zip(ps, ix)]
+                for ps, ix in zip(top.values.cpu(), top.indices.cpu())]
+        single = not isinstance(images, (list, tuple)) and not (
+            isinstance(images, torch.Tensor) and images.ndim == 4 and images.shape[0] > 1)
+        return rows[0] if single else rows
+
+    # ---- layers -------------------------------------------------------------------------
+    @cached_property
+    def layer_info(self) -> dict[str, LayerInfo]:
+        """Every inspectable layer with its output shape, from one probe forward pass."""
+        return {info.name: info for info in probe_layers(self.module, self.example_input())}
+
+    @property
+    def layers(self) -> list[str]:
+        """Names of the inspectable layers, in ``named_modules()`` order."""
+        return list(self.layer_info)
+
+    @property
+    def spatial_layers(self) -> list[str]:
+        return [n for n, info in self.layer_info.items() if info.spatial]
+
+    @property
+    def conv_layers(self) -> list[str]:
+        """Layers that hold convolution weights (for the filter views)."""
+        mods = dict(self.module.named_modules())
+        return [n for n in self.layers if isinstance(mods[n], nn.modules.conv._ConvNd)]
+
+    @property
+    def default_cam_layer(self) -> str:
+        """The last layer (in execution order) whose output is still a spatial map."""
+        spatial = [info for info in self.layer_info.values() if info.spatial]
+        if not spatial:
+            raise ValueError("this model has no layer with a spatial output to compute a CAM on")
+        return max(spatial, key=lambda info: info.order).name
+
+    def check_layer(self, name: str) -> str:
+        if name not in self.layer_info:
+            raise LayerNotFoundError(name, self.layers)
+        return name
+
+    def module_of(self, name: str) -> nn.Module:
+        """The submodule of a layer name; the error lists valid names, closest first."""
+        self.check_layer(name)
+        return self.module.get_submodule(name)
