@@ -1,8 +1,12 @@
 """cnnwidgets: Jupyter widgets that show how convolutional networks see."""
 from .data import ImageLoadError, load_image, sample_names
+from .engines.attribution import Attribution
+from .engines.featuremaps import feature_maps, top_channels
+from .engines.filters import NotAConvLayerError, filters
 from .engines.layers import LayerNotFoundError
 from .models import Model, load_model
 
 __version__ = "0.1.0"
 __all__ = ["load_model", "load_image", "sample_names", "Model", "LayerNotFoundError",
-           "ImageLoadError"]
+           "ImageLoadError", "filters", "NotAConvLayerError", "feature_maps", "top_channels",
+           "Attribution"]
