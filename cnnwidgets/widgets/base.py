@@ -1,0 +1,360 @@
+"""What every cnnwidgets widget shares: the bundle, the `view`/`error` traits, error reporting,
+debounced recomputes, image uploads and a background worker for long work.
+
+How to build a widget on it
+---------------------------
+A widget is an :class:`anywidget.AnyWidget` whose state lives in traitlets (``.tag(sync=True)``)
+and whose front end is one bundle ``js/src/widgets/<name>.ts`` built into
+``cnnwidgets/static/<name>.js``::
+
+    class MyViewer(CNNWidget):
+        _esm = bundle("my_viewer")          # cnnwidgets/static/my_viewer.js
+        layer = Unicode().tag(sync=True)    # one trait per control, named as its data-testid
+
+        def __init__(self, model, image):
+            super().__init__(layer=model.layers[0])
+            self.model = model
+            self.image = image
+            self._recompute = self.debounced(self._compute)   # expensive: debounced
+            self.observe(lambda _: self._recompute(), "layer")
+            self.attempt(self._compute)     # synchronous, so `view` is set at construction
+
+        def _compute(self):
+            maps = cw.feature_maps(self.model, self.image, self.layer)   # an engine call
+            self.view = to_png(...)                                       # a render helper
+
+- ``view`` (Bytes): PNG/JPEG bytes of the main picture (the front end shows it with
+  ``data-testid="view"``). Set it in ``__init__`` so a saved notebook shows a picture.
+- ``error`` (Unicode): "" or a readable message, shown as a banner. Never let an engine
+  exception escape a trait observer (it would only reach the kernel log): wrap engine calls in
+  :meth:`attempt`, which turns an exception into ``error`` and clears ``error`` on success.
+- :meth:`debounced` wraps an expensive recompute: a burst of control changes (a dragged
+  slider) runs it once, after ``debounce_s`` of quiet, in a short-lived thread, so the kernel
+  keeps receiving messages (Stop, other sliders) meanwhile. Cheap redraws from cached results
+  (alpha re-blends a cached map) stay synchronous. :meth:`flush` runs pending work now and waits
+  for it (scripts and tests).
+- Actions from the front end (buttons, uploads) arrive as custom messages
+  ``{"type": name, ...}`` with optional binary buffers and call ``_action_<name>(content,
+  buffers)`` under :meth:`attempt`. Image widgets implement :meth:`set_image`; the shared
+  ``upload`` action loads the bytes with :func:`cnnwidgets.load_image` (a non-image sets
+  ``error``) and passes the picture on.
+- ``show()`` returns what to display (the widget itself; composite widgets return a box and
+  display as that box).
+
+Long work: :class:`BackgroundWidget`
+-----------------------------------
+Subclasses implement :meth:`BackgroundWidget._work`, a generator that does one step per
+iteration and yields a *publisher*: a zero-argument callable that pushes the current state
+into traits (render the frame, copy tensors to the CPU, set ``view``, ``progress``,
+``status``). The worker calls a publisher only when a frame is due (``frame_interval``, about
+10 per second), always calls the last one (the final frame), and checks the Stop event between
+steps, so Stop is honoured within one step. Engines that report through a callback instead of
+an iterator call :meth:`BackgroundWidget.offer` from the callback and watch the ``stop`` event
+they receive. ``start()`` (returns at once), ``stop()`` (sets the event and joins the thread),
+``run()`` (blocking; raises :class:`WidgetError` on failure unless ``raise_error=False``) and
+``close()`` leave no thread behind, whether the work finished, was stopped or failed. One
+thread per widget writes its traits; ``running`` is True while it works.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import anywidget
+from traitlets import Bool, Bytes, Float, Unicode
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+Publisher = Callable[[], None]
+
+
+def bundle(name: str) -> Path:
+    """The built front-end module of a widget: ``cnnwidgets/static/<name>.js``."""
+    return STATIC / f"{name}.js"
+
+
+def readable(exc: BaseException) -> str:
+    """An exception as one line a user can act on (its type name and message)."""
+    msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    msg = str(msg).strip()
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+class WidgetError(RuntimeError):
+    """The background work of a widget failed (raised by a blocking ``run()``)."""
+
+
+class Debouncer:
+    """Runs the latest of a burst of calls once the calls pause for ``delay`` seconds.
+
+    The call runs in a thread that lives only while work is pending or running (at most one
+    per debouncer), so a debounced recompute never blocks the kernel.
+    """
+
+    def __init__(self, fn: Callable[..., Any], delay: float, name: str = "debounce"):
+        self._fn, self.delay, self._name = fn, delay, name
+        self._cond = threading.Condition()
+        self._args: Optional[tuple] = None
+        self._due = 0.0
+        self._thread: Optional[threading.Thread] = None
+        self._cancelled = False
+
+    def __call__(self, *args: Any) -> None:
+        with self._cond:
+            if self._cancelled:
+                return
+            self._args, self._due = args, time.monotonic() + self.delay
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    @property
+    def pending(self) -> bool:
+        with self._cond:
+            return self._thread is not None
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if self._cancelled or self._args is None:
+                        self._thread = None
+                        self._cond.notify_all()
+                        return
+                    wait = self._due - time.monotonic()
+                    if wait <= 0:
+                        break
+                    self._cond.wait(wait)
+                args, self._args = self._args, None
+            self._fn(*args)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Run pending work now and wait until it (and anything queued meanwhile) is done."""
+        with self._cond:
+            self._due = time.monotonic()
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def cancel(self) -> None:
+        """Drop pending work and wait for running work; later calls do nothing."""
+        with self._cond:
+            self._cancelled, self._args = True, None
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+
+class CNNWidget(anywidget.AnyWidget):
+    """Base of every cnnwidgets widget (see the module docstring for how to build on it)."""
+
+    _css = STATIC / "widgets.css"
+
+    view = Bytes(b"", help="PNG/JPEG bytes of the main picture").tag(sync=True)
+    error = Unicode("", help='"" or a readable message about the last failure').tag(sync=True)
+
+    #: quiet time before a debounced recompute runs, in seconds
+    debounce_s = 0.15
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._debouncers: list[Debouncer] = []
+        self.on_msg(self._on_action)
+
+    # ---- errors ---------------------------------------------------------------------------
+    def attempt(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+        """Call ``fn``; an exception becomes ``error`` (the widget stays usable).
+
+        Returns True and clears ``error`` when the call succeeds.
+        """
+        try:
+            fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - every failure must reach the user
+            self.error = readable(exc)
+            return False
+        self.error = ""
+        return True
+
+    # ---- debounced recomputes ---------------------------------------------------------------
+    def debounced(self, fn: Callable[..., Any], delay: float | None = None) -> Debouncer:
+        """``fn`` wrapped so that a burst of calls runs it once, off the kernel's thread."""
+        d = Debouncer(lambda *a: self.attempt(fn, *a),
+                      self.debounce_s if delay is None else delay,
+                      name=f"cnnwidgets-{type(self).__name__}-recompute")
+        self._debouncers.append(d)
+        return d
+
+    def flush(self) -> "CNNWidget":
+        """Run pending debounced recomputes now and wait for them (scripts, tests)."""
+        for d in self._debouncers:
+            d.flush()
+        return self
+
+    # ---- actions from the front end ---------------------------------------------------------
+    def _on_action(self, _widget: Any, content: Any, buffers: list) -> None:
+        if not isinstance(content, dict):
+            return
+        handler = getattr(self, f"_action_{content.get('type')}", None)
+        if callable(handler):
+            self.attempt(handler, content, buffers)
+
+    def _action_upload(self, content: dict, buffers: list) -> None:
+        from ..data.images import load_image
+
+        if not buffers:
+            raise ValueError("the upload carried no file")
+        name = content.get("name") or "the file"
+        try:
+            image = load_image(bytes(buffers[0]))
+        except Exception as exc:
+            raise type(exc)(f"{name} is not an image that can be read: {exc}") from exc
+        self.set_image(image)
+
+    def set_image(self, image: Any) -> None:
+        """Show another image (widgets that take an image override this)."""
+        raise TypeError(f"{type(self).__name__} takes no image")
+
+    # ---- display and lifetime --------------------------------------------------------------
+    def show(self):
+        """What to display: the widget itself (composite widgets return their box)."""
+        return self
+
+    def save(self, path: str | Path) -> Path:
+        """Write the current picture (``view``) to a file."""
+        path = Path(path)
+        path.write_bytes(self.view)
+        return path
+
+    def close(self) -> None:
+        for d in self._debouncers:
+            d.cancel()
+        super().close()
+
+
+class BackgroundWidget(CNNWidget):
+    """A widget whose long work runs in one background thread (see the module docstring)."""
+
+    running = Bool(False, help="True while the background work runs").tag(sync=True)
+    progress = Float(0.0, help="fraction of the work done, 0..1").tag(sync=True)
+    status = Unicode("", help="one line about the work: step, loss, images seen").tag(sync=True)
+
+    #: minimum seconds between two frames sent to the front end (about 10 per second)
+    frame_interval = 0.1
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._thread: Optional[threading.Thread] = None
+        self._stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._pending: Optional[Publisher] = None
+        self._last_frame = float("-inf")
+
+    def _work(self, stop: threading.Event) -> Iterator[Optional[Publisher]]:
+        """One step per iteration; yield a publisher of the current state (or None)."""
+        raise NotImplementedError
+
+    def _finished(self, stopped: bool) -> None:
+        """Called in the worker after the last frame when the work ended without an error."""
+
+    def offer(self, publish: Publisher) -> None:
+        """Publish now if a frame is due, else keep it as the pending frame (worker thread only)."""
+        now = time.monotonic()
+        if now - self._last_frame >= self.frame_interval:
+            self._pending = None
+            publish()
+            self._last_frame = time.monotonic()
+        else:
+            self._pending = publish
+
+    def _flush_frame(self) -> None:
+        publish, self._pending = self._pending, None
+        if publish is not None:
+            publish()
+
+    def _loop(self, stop: threading.Event) -> None:
+        self._pending, self._last_frame = None, float("-inf")
+        try:
+            for publish in self._work(stop):
+                if publish is not None:
+                    self.offer(publish)
+                if stop.is_set():
+                    break
+            self._flush_frame()
+            self._finished(stopped=stop.is_set())
+        except Exception as exc:  # noqa: BLE001 - shown in the widget
+            try:
+                self._flush_frame()
+            except Exception:  # noqa: BLE001 - the first error is the one to show
+                pass
+            self.error = readable(exc)
+        finally:
+            self._pending = None
+            self.running = False
+
+    @property
+    def is_alive(self) -> bool:
+        t = self._thread
+        return t is not None and t.is_alive()
+
+    def start(self) -> "BackgroundWidget":
+        """Start the work in the background (nothing happens if it already runs)."""
+        with self._lock:
+            if self.is_alive:
+                return self
+            self._stop_event = threading.Event()
+            self.error = ""
+            self.progress = 0.0
+            self.running = True
+            self._thread = threading.Thread(
+                target=self._loop, args=(self._stop_event,), daemon=True,
+                name=f"cnnwidgets-{type(self).__name__}-worker")
+            self._thread.start()
+        return self
+
+    def stop(self, wait: bool = True) -> "BackgroundWidget":
+        """Ask the work to stop after the current step; with ``wait``, join the thread."""
+        self._stop_event.set()
+        if wait:
+            self.wait()
+        return self
+
+    def wait(self, timeout: float | None = None) -> "BackgroundWidget":
+        """Block until the background work has ended (or ``timeout`` seconds passed)."""
+        t = self._thread
+        if t is None or t is threading.current_thread():
+            return self
+        deadline = None if timeout is None else time.monotonic() + timeout
+        # Short joins, so that Ctrl-C (KeyboardInterrupt) reaches a blocked notebook cell.
+        while t.is_alive():
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            t.join(0.1 if left is None else min(0.1, left))
+        return self
+
+    def run(self, raise_error: bool = True) -> "BackgroundWidget":
+        """Do the work and block until it ends (scripts, tests, nbval)."""
+        self.start()
+        try:
+            self.wait()
+        except KeyboardInterrupt:
+            self.stop()
+            raise
+        if raise_error and self.error:
+            raise WidgetError(self.error)
+        return self
+
+    def _action_start(self, content: dict, buffers: list) -> None:
+        self.start()
+
+    def _action_stop(self, content: dict, buffers: list) -> None:
+        self.stop()
+
+    def close(self) -> None:
+        self.stop()
+        super().close()
