@@ -1,0 +1,50 @@
+"""Fixtures for the browser tests: one JupyterLab server and one Chromium per session, a fresh
+page per test; a failing test leaves a screenshot and the browser console in test-artifacts/e2e/.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from . import harness
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
+
+
+@pytest.fixture(scope="session")
+def jupyter_server():
+    with harness.jupyterlab() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with harness.chromium() as b:
+        yield b
+
+
+@pytest.fixture()
+def lab(request, browser, jupyter_server):
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:80]
+    lab = harness.Lab(browser, jupyter_server, name)
+    try:
+        yield lab
+    finally:
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            lab.screenshot("FAILED")
+            harness.artifact(f"{name}.jupyterlab.log").write_text(jupyter_server.log_tail(20000))
+        lab.close()
+        jupyter_server.shutdown_kernels()

@@ -1,0 +1,494 @@
+"""Harness for the browser tests: a private JupyterLab server, headless Chromium, and helpers
+that open a notebook, run it, and drive and watch a widget in the page.
+
+Used by the pytest fixtures in ``conftest.py`` and by ``measure_latency.py``.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("CNNWIDGETS_E2E_ARTIFACTS", REPO / "test-artifacts" / "e2e"))
+CHROMIUM = os.environ.get("CNNWIDGETS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # The machine is shared and slow: a background tab must not be throttled while we time it.
+    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+PROBE_JS = (Path(__file__).parent / "probe.js").read_text()
+
+# Everything waits generously (2 shared cores); CNNWIDGETS_E2E_SLOW scales every wait.
+SLOW = float(os.environ.get("CNNWIDGETS_E2E_SLOW", "1"))
+
+
+def seconds(s: float) -> float:
+    return s * SLOW
+
+
+class E2EError(AssertionError):
+    """A browser-test expectation that did not come true (with what the page showed)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# JupyterLab server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JupyterLab:
+    """A JupyterLab server on a free port with a throw-away root, settings and kernel spec.
+
+    The kernel spec points at *this* interpreter (the venv's), so the kernel imports the
+    checkout's cnnwidgets and anywidget whatever `python` is on PATH.
+    """
+
+    def __init__(self, workdir: Path | None = None):
+        self._own_tmp = workdir is None
+        self.base = Path(workdir or tempfile.mkdtemp(prefix="cnnw-e2e-"))
+        self.root = self.base / "root"
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.base / "jupyterlab.log"
+
+    def _prepare(self) -> dict:
+        self.root.mkdir(parents=True, exist_ok=True)
+        settings = self.base / "settings" / "@jupyterlab" / "apputils-extension"
+        settings.mkdir(parents=True, exist_ok=True)
+        # Without this a "Jupyter news?" toast covers the bottom right of the page.
+        (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+        kernel_dir = self.base / "share" / "jupyter" / "kernels" / "python3"
+        kernel_dir.mkdir(parents=True, exist_ok=True)
+        (kernel_dir / "kernel.json").write_text(json.dumps({
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (cnnwidgets e2e)",
+            "language": "python",
+            "env": {"PYTHONPATH": str(REPO), "CNNWIDGETS_E2E": "1"},
+        }))
+        env = dict(os.environ)
+        env.update({
+            "JUPYTERLAB_SETTINGS_DIR": str(self.base / "settings"),
+            "JUPYTERLAB_WORKSPACES_DIR": str(self.base / "workspaces"),
+            "JUPYTER_CONFIG_DIR": str(self.base / "config"),
+            "JUPYTER_RUNTIME_DIR": str(self.base / "runtime"),
+            "JUPYTER_PATH": os.pathsep.join(filter(None, [str(self.base / "share" / "jupyter"),
+                                                          os.environ.get("JUPYTER_PATH")])),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+            "CNNWIDGETS_E2E": "1",
+        })
+        return env
+
+    def start(self, timeout: float = 120) -> "JupyterLab":
+        env = self._prepare()
+        cmd = [
+            sys.executable, "-m", "jupyterlab", "--no-browser",
+            "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+            f"--ServerApp.root_dir={self.root}", "--ServerApp.disable_check_xsrf=True",
+            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")
+        self._log = open(self.log_path, "wb")
+        # Own process group: stopping it also stops the kernels it started, and nothing else.
+        self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + seconds(timeout)
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyterlab exited ({self.proc.returncode}):\n{self.log_tail()}")
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{self.url}/api/status", timeout=5) as r:
+                    if r.status == 200:
+                        return self
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"jupyterlab did not answer within {timeout} s:\n{self.log_tail()}")
+
+    def log_tail(self, n: int = 4000) -> str:
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")[-n:]
+        return ""
+
+    def api(self, method: str, path: str):
+        req = urllib.request.Request(f"{self.url}{path}", method=method)
+        with urllib.request.urlopen(req, timeout=30) as r:
+            body = r.read()
+        return json.loads(body) if body else None
+
+    def shutdown_kernels(self) -> None:
+        """Stops every kernel, so that the next test does not share the 2 cores with it."""
+        with contextlib.suppress(Exception):
+            for s in self.api("GET", "/api/sessions"):
+                self.api("DELETE", f"/api/sessions/{s['id']}")
+        with contextlib.suppress(Exception):
+            for k in self.api("GET", "/api/kernels"):
+                self.api("DELETE", f"/api/kernels/{k['id']}")
+
+    def write_notebook(self, name: str, cells: list[str]) -> Path:
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+        path = self.root / name
+        nbformat.write(nb, path)
+        return path
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=15)
+        if self.proc is not None:
+            # Kernels live in the same group; make sure none outlives the server.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        if getattr(self, "_log", None):
+            self._log.close()
+        if self._own_tmp:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def jupyterlab():
+    server = JupyterLab()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Browser
+
+
+@contextlib.contextmanager
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        raise RuntimeError(f"{CHROMIUM} is missing: run `bash tools/install_browser.sh`")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / name
+
+
+# ---------------------------------------------------------------------------------------------
+# A notebook in the page
+
+
+class Lab:
+    """One browser page on the server: opens notebooks, runs them, finds widgets."""
+
+    def __init__(self, browser, server: JupyterLab, name: str):
+        self.server = server
+        self.name = name
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.context.add_init_script(PROBE_JS)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(seconds(60) * 1000)
+        self.console: list[str] = []
+        self.page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
+        self.page.on("pageerror", lambda e: self.console.append(f"[pageerror] {e}"))
+        self.shots = 0
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            artifact(f"{self.name}.console.log").write_text("\n".join(self.console))
+        with contextlib.suppress(Exception):
+            self.context.close()
+
+    def screenshot(self, label: str) -> Path:
+        self.shots += 1
+        path = artifact(f"{self.name}-{self.shots:02d}-{label}.png")
+        with contextlib.suppress(Exception):
+            self.page.screenshot(path=str(path), full_page=False)
+        return path
+
+    def fail(self, message: str):
+        shot = self.screenshot("FAILED")
+        raise E2EError(f"{message}\nscreenshot: {shot}\n{self.kernel_messages()}")
+
+    # -- notebook -------------------------------------------------------------------------
+
+    def open_notebook(self, filename: str, cells: list[str], run: bool = True) -> None:
+        self.server.write_notebook(filename, cells)
+        # A workspace per page: JupyterLab would otherwise reopen (and start kernels for) the
+        # notebooks that earlier tests left in the default workspace.
+        ws = f"e2e-{self.name}".replace("_", "-")[:60]
+        self.page.goto(f"{self.server.url}/lab/workspaces/{ws}/tree/{filename}?reset",
+                       wait_until="domcontentloaded", timeout=seconds(120) * 1000)
+        self.wait_kernel_ready()
+        if run:
+            self.run_all()
+
+    def panel(self):
+        return self.page.locator(".jp-NotebookPanel:visible").first
+
+    def wait_kernel_ready(self, timeout: float = 180) -> None:
+        deadline = time.time() + seconds(timeout)
+        state = None
+        while time.time() < deadline:
+            # "idle" shows before any kernel exists; a kernel name proves one is attached.
+            state = self.page.evaluate("""() => {
+                const p = [...document.querySelectorAll('.jp-NotebookPanel')]
+                    .find(e => e.offsetParent !== null);
+                if (!p) return {panel: false};
+                const name = p.querySelector('.jp-KernelName');
+                const ind = p.querySelector('.jp-Notebook-ExecutionIndicator');
+                return {panel: true, name: name ? name.textContent.trim() : null,
+                        status: ind ? ind.getAttribute('data-status') : null};
+            }""")
+            if (state.get("panel") and state.get("name") and state["name"] != "No Kernel"
+                    and state.get("status") == "idle"):
+                return
+            time.sleep(0.5)
+        self.fail(f"kernel not ready after {timeout} s: {state}")
+
+    def run_all(self) -> None:
+        self.page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        self.page.locator(".lm-Menu-itemLabel").filter(
+            has_text="Run All Cells").first.click()
+
+    def cells(self):
+        return self.panel().locator(".jp-Cell")
+
+    def kernel_messages(self) -> str:
+        """Tracebacks and stderr printed by the notebook's cells, for failure messages."""
+        with contextlib.suppress(Exception):
+            texts = self.page.evaluate("""() => [...document.querySelectorAll(
+                '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"],' +
+                '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')]
+                .map(e => e.innerText.slice(-3000))""")
+            if texts:
+                return "kernel output:\n" + "\n---\n".join(texts)
+            return "kernel output: (none)"
+        return ""
+
+    def widget(self, cell: int, timeout: float = 240) -> "Widget":
+        """The widget displayed by code cell `cell` (0-based), once its `view` is visible."""
+        out = self.cells().nth(cell).locator(".jp-OutputArea")
+        view = out.locator('[data-testid="view"]').first
+        deadline = time.time() + seconds(timeout)
+        while time.time() < deadline:
+            if view.is_visible():
+                return Widget(self, out)
+            if self.page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]').count():
+                self.fail(f"cell {cell} raised before its widget appeared")
+            time.sleep(0.5)
+        self.fail(f"no widget view in cell {cell} after {timeout} s")
+
+    def now(self) -> float:
+        return self.page.evaluate("performance.now()")
+
+
+@dataclass
+class Change:
+    """A control change and the picture it led to, timed in the page (ms)."""
+
+    control: str
+    t_event: float
+    t_paint: float
+    before: str
+    after: str
+    paints: list = field(default_factory=list)
+
+    @property
+    def latency_ms(self) -> float:
+        return self.t_paint - self.t_event
+
+
+class Widget:
+    """One widget's output area: its controls (by data-testid) and its `view` picture."""
+
+    def __init__(self, lab: Lab, root):
+        self.lab = lab
+        self.page = lab.page
+        self.root = root
+        self.view = root.locator('[data-testid="view"]').first
+
+    def control(self, testid: str):
+        return self.root.locator(f'[data-testid="{testid}"]').first
+
+    def has(self, testid: str) -> bool:
+        return self.root.locator(f'[data-testid="{testid}"]').count() > 0
+
+    # -- pictures -------------------------------------------------------------------------
+
+    def signature(self) -> str | None:
+        return self.view.evaluate("el => window.__cw.lastSigIn(el)")
+
+    def paints(self, since: float) -> list[dict]:
+        return self.view.evaluate("(el, s) => window.__cw.paintsIn(el, s)", since)
+
+    def png(self) -> bytes:
+        return self.view.screenshot()
+
+    def wait_painted(self, timeout: float = 120) -> str:
+        """Waits until the view shows a picture (something painted, not an empty element)."""
+        deadline = time.time() + seconds(timeout)
+        while time.time() < deadline:
+            sig = self.signature()
+            if sig and not sig.startswith(("0x0", "unreadable")) and self.paints(0):
+                return sig
+            time.sleep(0.3)
+        self.lab.fail(f"the view never showed a picture within {timeout} s (signature {sig})")
+
+    def wait_quiet(self, quiet: float = 1.0, timeout: float = 60) -> None:
+        """Waits until the view has not been repainted for `quiet` seconds."""
+        deadline = time.time() + seconds(timeout)
+        while time.time() < deadline:
+            now = self.lab.now()
+            recent = self.paints(now - quiet * 1000)
+            if not recent:
+                return
+            time.sleep(quiet / 2)
+        self.lab.fail(f"the view kept repainting for {timeout} s")
+
+    def change(self, control: str, action, timeout: float = 120, quiet: float = 1.0) -> Change:
+        """Runs `action` (which changes `control`), waits for the view to show a different
+        picture and to settle, and returns the in-page timing of event -> new picture painted.
+        """
+        self.wait_quiet(quiet)
+        before = self.signature()
+        since = self.lab.now()
+        action()
+        deadline = time.time() + seconds(timeout)
+        events = []
+        while time.time() < deadline:
+            events = self.page.evaluate("([s, id]) => window.__cw.eventsAfter(s, id)", [since, control])
+            if events:
+                new = [p for p in self.paints(events[0]["t"]) if p["sig"] != before]
+                if new:
+                    self.wait_quiet(quiet)
+                    after = self.signature()
+                    if after == before:
+                        self.lab.fail(f"changing {control!r}: the view changed and then went back")
+                    return Change(control, events[0]["t"], new[0]["t"], before, after,
+                                  self.paints(events[0]["t"]))
+            time.sleep(0.1)
+        if not events:
+            self.lab.fail(f"changing {control!r}: the page saw no input/change/click on it")
+        self.lab.fail(f"changing {control!r}: the view did not change within {timeout} s")
+
+    # -- controls -------------------------------------------------------------------------
+
+    def select(self, testid: str, value: str | None = None, index: int | None = None) -> None:
+        """Chooses an option of a <select> (a value, or the option at `index`)."""
+        sel = self.control(testid)
+        if sel.evaluate("el => el.tagName") != "SELECT":
+            sel = sel.locator("select").first
+        if index is not None:
+            value = sel.evaluate("(el, i) => el.options[i].value", index)
+        sel.select_option(value)
+
+    def options(self, testid: str) -> list[str]:
+        sel = self.control(testid)
+        if sel.evaluate("el => el.tagName") != "SELECT":
+            sel = sel.locator("select").first
+        return sel.evaluate("el => [...el.options].map(o => o.value)")
+
+    def value(self, testid: str) -> str:
+        el = self.control(testid)
+        return el.evaluate("el => ('value' in el ? el.value : (el.querySelector('input,select')||{}).value)")
+
+    def input_of(self, testid: str):
+        """The <input>/<select> element of a control (the control itself or inside it)."""
+        el = self.control(testid)
+        if el.evaluate("el => ['INPUT','SELECT','TEXTAREA'].includes(el.tagName)"):
+            return el
+        return el.locator("input,select,textarea").first
+
+    def press(self, testid: str, key: str) -> None:
+        """Focuses a control and presses a key, as a user would (arrow keys on a slider)."""
+        inp = self.input_of(testid)
+        inp.focus()
+        inp.press(key)
+
+    def click(self, testid: str) -> None:
+        self.control(testid).click()
+
+    def upload(self, testid: str, name: str, data: bytes, mime: str) -> None:
+        el = self.control(testid)
+        if el.evaluate("el => el.tagName === 'INPUT' && el.type === 'file'"):
+            target = el
+        else:
+            target = el.locator('input[type="file"]').first
+        target.set_input_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
+
+    def error_text(self) -> str:
+        err = self.root.locator('[data-testid="error"]')
+        if not err.count():
+            return ""
+        return " ".join(t.strip() for t in err.all_inner_texts()).strip()
+
+    def wait_error(self, timeout: float = 60) -> str:
+        deadline = time.time() + seconds(timeout)
+        while time.time() < deadline:
+            text = self.error_text()
+            if text and self.root.locator('[data-testid="error"]:visible').count():
+                return text
+            time.sleep(0.3)
+        self.lab.fail(f"no visible error message within {timeout} s")
+
+    def frames(self, seconds_: float) -> list[dict]:
+        """Paints of the view with a new picture during the next `seconds_` seconds."""
+        t0 = self.lab.now()
+        time.sleep(seconds_)
+        return distinct(self.paints(t0))
+
+
+def distinct(paints: list[dict]) -> list[dict]:
+    """Paints whose picture differs from the one before (a repaint of the same frame is no frame)."""
+    out, last = [], None
+    for p in paints:
+        if p["sig"] != last:
+            out.append(p)
+            last = p["sig"]
+    return out
+
+
+def fps(frames: list[dict]) -> float | None:
+    if len(frames) < 2:
+        return None
+    span = (frames[-1]["t"] - frames[0]["t"]) / 1000
+    return (len(frames) - 1) / span if span > 0 else None
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
