@@ -10,3 +10,7 @@ __version__ = "0.1.0"
 __all__ = ["load_model", "load_image", "sample_names", "Model", "LayerNotFoundError",
            "ImageLoadError", "filters", "NotAConvLayerError", "feature_maps", "top_channels",
            "Attribution"]
+
+from .widgets import FeatureMapViewer  # noqa: E402
+
+__all__ += ["FeatureMapViewer"]
