@@ -265,6 +265,22 @@ function figure(caption, ...children) {
   return f;
 }
 
+// src/components/grid_click.ts
+function tileAt(layout, x, y) {
+  const ncols = Number(layout?.ncols ?? 0);
+  const nrows = Number(layout?.nrows ?? 0);
+  const items = layout?.channels ?? [];
+  if (ncols <= 0 || nrows <= 0) return void 0;
+  const i = Math.min(Math.floor(y * nrows), nrows - 1) * ncols + Math.min(Math.floor(x * ncols), ncols - 1);
+  return i >= 0 && i < items.length ? items[i] : void 0;
+}
+function gridClick(model, choose, layoutTrait = "grid_layout") {
+  return (x, y) => {
+    const item = tileAt(model.get(layoutTrait), x, y);
+    if (item !== void 0) choose(item);
+  };
+}
+
 // src/widgets/feature_map_viewer.ts
 var ORDERS = [["strongest first", "activation"], ["in order", "index"]];
 function render({ model, el }) {
@@ -280,14 +296,7 @@ function render({ model, el }) {
   const view = imageView(model, "view", {
     alt: "feature maps",
     pixelated: true,
-    onClick: (x, y) => {
-      const layout = model.get("grid_layout") ?? {};
-      const ncols = Number(layout.ncols ?? 0);
-      const nrows = Number(layout.nrows ?? 0);
-      const channels = layout.channels ?? [];
-      const i = Math.min(Math.floor(y * nrows), nrows - 1) * ncols + Math.min(Math.floor(x * ncols), ncols - 1);
-      if (i >= 0 && i < channels.length) setTrait(model, "channel", channels[i]);
-    }
+    onClick: gridClick(model, (c) => setTrait(model, "channel", c))
   }, d);
   f.body.append(
     figure(null, view),

@@ -164,3 +164,15 @@ describe("disposer", () => {
     expect(model.listenerCount()).toBe(0);
   });
 });
+
+describe("grid click", () => {
+  it("maps a click to the tile's item", async () => {
+    const { tileAt } = await import("../src/components/grid_click");
+    const layout = { ncols: 3, nrows: 2, channels: [7, 8, 9, 10, 11] };
+    expect(tileAt(layout, 0.1, 0.1)).toBe(7);
+    expect(tileAt(layout, 0.9, 0.1)).toBe(9);
+    expect(tileAt(layout, 0.5, 0.9)).toBe(11);
+    expect(tileAt(layout, 0.99, 0.99)).toBeUndefined();
+    expect(tileAt({}, 0.5, 0.5)).toBeUndefined();
+  });
+});

@@ -8,3 +8,4 @@ export * from "./buttons";
 export * from "./upload";
 export * from "./text";
 export * from "./layout";
+export * from "./grid_click";

@@ -1,7 +1,7 @@
 // FeatureMapViewer: layer picker, order and colormap, a grid of channels (click to enlarge),
 // a channel slider and the chosen channel beside the input photo.
 import {
-  Disposer, RenderProps, dropZone, figure, frame, imageView, select, setTrait, slider, textView,
+  Disposer, RenderProps, dropZone, figure, gridClick, frame, imageView, select, setTrait, slider, textView,
   uploadButton,
 } from "../components";
 
@@ -19,14 +19,7 @@ function render({ model, el }: RenderProps): () => void {
   );
   const view = imageView(model, "view", {
     alt: "feature maps", pixelated: true,
-    onClick: (x, y) => {
-      const layout = model.get("grid_layout") ?? {};
-      const ncols = Number(layout.ncols ?? 0);
-      const nrows = Number(layout.nrows ?? 0);
-      const channels: number[] = layout.channels ?? [];
-      const i = Math.min(Math.floor(y * nrows), nrows - 1) * ncols + Math.min(Math.floor(x * ncols), ncols - 1);
-      if (i >= 0 && i < channels.length) setTrait(model, "channel", channels[i]);
-    },
+    onClick: gridClick(model, (c) => setTrait(model, "channel", c)),
   }, d);
   f.body.append(
     figure(null, view),
