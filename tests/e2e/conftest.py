@@ -25,6 +25,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def jupyter_server():
+    harness.clean_artifacts()
     with harness.jupyterlab() as server:
         yield server
 

@@ -202,6 +202,14 @@ def chromium():
             browser.close()
 
 
+def clean_artifacts() -> None:
+    """Removes the screenshots and logs of earlier runs (latency.json is kept and merged)."""
+    if ARTIFACTS.is_dir():
+        for p in ARTIFACTS.iterdir():
+            if p.suffix in (".png", ".log"):
+                p.unlink(missing_ok=True)
+
+
 def artifact(name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / name
@@ -232,11 +240,15 @@ class Lab:
         with contextlib.suppress(Exception):
             self.context.close()
 
-    def screenshot(self, label: str) -> Path:
+    def screenshot(self, label: str, locator=None) -> Path:
+        """Saves the page (or one element, e.g. a whole widget) as a test artifact."""
         self.shots += 1
         path = artifact(f"{self.name}-{self.shots:02d}-{label}.png")
         with contextlib.suppress(Exception):
-            self.page.screenshot(path=str(path), full_page=False)
+            if locator is not None:
+                locator.screenshot(path=str(path))
+            else:
+                self.page.screenshot(path=str(path), full_page=False)
         return path
 
     def fail(self, message: str):
@@ -341,6 +353,9 @@ class Widget:
         self.root = root
         self.view = root.locator('[data-testid="view"]').first
 
+    def screenshot(self, label: str) -> Path:
+        return self.lab.screenshot(label, self.root)
+
     def control(self, testid: str):
         return self.root.locator(f'[data-testid="{testid}"]').first
 
@@ -349,42 +364,46 @@ class Widget:
 
     # -- pictures -------------------------------------------------------------------------
 
-    def signature(self) -> str | None:
-        return self.view.evaluate("el => window.__cw.lastSigIn(el)")
+    def picture(self, testid: str = "view"):
+        return self.view if testid == "view" else self.control(testid)
 
-    def paints(self, since: float) -> list[dict]:
-        return self.view.evaluate("(el, s) => window.__cw.paintsIn(el, s)", since)
+    def signature(self, picture: str = "view") -> str | None:
+        return self.picture(picture).evaluate("el => window.__cw.lastSigIn(el)")
 
-    def png(self) -> bytes:
-        return self.view.screenshot()
+    def paints(self, since: float, picture: str = "view") -> list[dict]:
+        return self.picture(picture).evaluate("(el, s) => window.__cw.paintsIn(el, s)", since)
 
-    def wait_painted(self, timeout: float = 120) -> str:
-        """Waits until the view shows a picture (something painted, not an empty element)."""
+    def png(self, picture: str = "view") -> bytes:
+        return self.picture(picture).screenshot()
+
+    def wait_painted(self, timeout: float = 120, picture: str = "view") -> str:
+        """Waits until the picture shows something (painted, not an empty element)."""
         deadline = time.time() + seconds(timeout)
+        sig = None
         while time.time() < deadline:
-            sig = self.signature()
-            if sig and not sig.startswith(("0x0", "unreadable")) and self.paints(0):
+            sig = self.signature(picture)
+            if sig and not sig.startswith(("0x0", "unreadable")) and self.paints(0, picture):
                 return sig
             time.sleep(0.3)
-        self.lab.fail(f"the view never showed a picture within {timeout} s (signature {sig})")
+        self.lab.fail(f"{picture!r} never showed a picture within {timeout} s (signature {sig})")
 
-    def wait_quiet(self, quiet: float = 1.0, timeout: float = 60) -> None:
-        """Waits until the view has not been repainted for `quiet` seconds."""
+    def wait_quiet(self, quiet: float = 1.0, timeout: float = 60, picture: str = "view") -> None:
+        """Waits until the picture has not been repainted for `quiet` seconds."""
         deadline = time.time() + seconds(timeout)
         while time.time() < deadline:
             now = self.lab.now()
-            recent = self.paints(now - quiet * 1000)
-            if not recent:
+            if not self.paints(now - quiet * 1000, picture):
                 return
             time.sleep(quiet / 2)
-        self.lab.fail(f"the view kept repainting for {timeout} s")
+        self.lab.fail(f"{picture!r} kept repainting for {timeout} s")
 
-    def change(self, control: str, action, timeout: float = 120, quiet: float = 1.0) -> Change:
-        """Runs `action` (which changes `control`), waits for the view to show a different
-        picture and to settle, and returns the in-page timing of event -> new picture painted.
+    def change(self, control: str, action, picture: str = "view", timeout: float = 120,
+               quiet: float = 1.0) -> Change:
+        """Runs `action` (which changes `control`), waits until `picture` shows a different
+        picture and settles, and returns the in-page timing of event -> new picture painted.
         """
-        self.wait_quiet(quiet)
-        before = self.signature()
+        self.wait_quiet(quiet, picture=picture)
+        before = self.signature(picture)
         since = self.lab.now()
         action()
         deadline = time.time() + seconds(timeout)
@@ -392,35 +411,46 @@ class Widget:
         while time.time() < deadline:
             events = self.page.evaluate("([s, id]) => window.__cw.eventsAfter(s, id)", [since, control])
             if events:
-                new = [p for p in self.paints(events[0]["t"]) if p["sig"] != before]
+                new = [p for p in self.paints(events[0]["t"], picture) if p["sig"] != before]
                 if new:
-                    self.wait_quiet(quiet)
-                    after = self.signature()
+                    self.wait_quiet(quiet, picture=picture)
+                    after = self.signature(picture)
                     if after == before:
-                        self.lab.fail(f"changing {control!r}: the view changed and then went back")
+                        self.lab.fail(f"changing {control!r}: {picture!r} changed and went back")
                     return Change(control, events[0]["t"], new[0]["t"], before, after,
-                                  self.paints(events[0]["t"]))
+                                  self.paints(events[0]["t"], picture))
             time.sleep(0.1)
         if not events:
             self.lab.fail(f"changing {control!r}: the page saw no input/change/click on it")
-        self.lab.fail(f"changing {control!r}: the view did not change within {timeout} s")
+        self.lab.fail(f"changing {control!r}: {picture!r} did not change within {timeout} s "
+                      f"(error banner: {self.error_text()!r})")
 
     # -- controls -------------------------------------------------------------------------
 
-    def select(self, testid: str, value: str | None = None, index: int | None = None) -> None:
-        """Chooses an option of a <select> (a value, or the option at `index`)."""
+    def _select_el(self, testid: str):
         sel = self.control(testid)
         if sel.evaluate("el => el.tagName") != "SELECT":
             sel = sel.locator("select").first
+        return sel
+
+    def select(self, testid: str, label: str | None = None, index: int | None = None) -> None:
+        """Chooses an option of a <select> by its visible label, or the option at `index`."""
+        sel = self._select_el(testid)
         if index is not None:
-            value = sel.evaluate("(el, i) => el.options[i].value", index)
-        sel.select_option(value)
+            sel.select_option(index=index)
+        else:
+            sel.select_option(label=label)
 
     def options(self, testid: str) -> list[str]:
-        sel = self.control(testid)
-        if sel.evaluate("el => el.tagName") != "SELECT":
-            sel = sel.locator("select").first
-        return sel.evaluate("el => [...el.options].map(o => o.value)")
+        """The visible labels of a <select>'s options."""
+        return self._select_el(testid).evaluate("el => [...el.options].map(o => o.label)")
+
+    def selected(self, testid: str) -> str:
+        return self._select_el(testid).evaluate(
+            "el => el.selectedIndex >= 0 ? el.options[el.selectedIndex].label : ''")
+
+    def selected_index(self, testid: str) -> int:
+        return self._select_el(testid).evaluate("el => el.selectedIndex")
 
     def value(self, testid: str) -> str:
         el = self.control(testid)
@@ -465,11 +495,11 @@ class Widget:
             time.sleep(0.3)
         self.lab.fail(f"no visible error message within {timeout} s")
 
-    def frames(self, seconds_: float) -> list[dict]:
-        """Paints of the view with a new picture during the next `seconds_` seconds."""
+    def frames(self, seconds_: float, picture: str = "view") -> list[dict]:
+        """Paints of `picture` with a new picture during the next `seconds_` seconds."""
         t0 = self.lab.now()
         time.sleep(seconds_)
-        return distinct(self.paints(t0))
+        return distinct(self.paints(t0, picture))
 
 
 def distinct(paints: list[dict]) -> list[dict]:
@@ -492,3 +522,16 @@ def fps(frames: list[dict]) -> float | None:
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
+
+
+def record(key: str, data: dict) -> None:
+    """Adds measurements under `key` to test-artifacts/e2e/latency.json (merged across runs)."""
+    path = artifact("latency.json")
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, ValueError):
+        results = {}
+    data = dict(data)
+    data["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results[key] = data
+    path.write_text(json.dumps(results, indent=2, sort_keys=True))

@@ -109,13 +109,13 @@ def test_harness_self_check(lab):
     lab.open_notebook("harness.ipynb", [TOY])
     w = lab.widget(0)
     w.wait_painted()
-    lab.screenshot("shown")
+    w.screenshot("shown")
 
     first = w.png()
-    c = w.change("layer", lambda: w.select("layer", "blue"))
+    c = w.change("layer", lambda: w.select("layer", label="blue"))
     assert c.after != c.before and c.latency_ms > 0
     assert w.png() != first, "the screenshot of the view did not change with the layer"
-    lab.screenshot("layer-blue")
+    w.screenshot("layer-blue")
 
     # The arrow key must reach the slider (JupyterLab's command-mode shortcuts would eat it).
     c = w.change("channel", lambda: w.press("channel", "ArrowRight"))
@@ -126,7 +126,7 @@ def test_harness_self_check(lab):
     frames = w.frames(3)
     assert len(frames) >= 3, f"only {len(frames)} frames in 3 s"
     assert fps(frames) > 0
-    lab.screenshot("running")
+    w.screenshot("running")
     w.click("stop")
     w.frames(1.5)  # the last frame may still be on its way
     after = w.frames(2)
@@ -135,4 +135,4 @@ def test_harness_self_check(lab):
     w.upload("upload", "notes.txt", b"this is not an image", "text/plain")
     text = w.wait_error()
     assert "not an image" in text
-    lab.screenshot("error")
+    w.screenshot("error")
