@@ -1,0 +1,96 @@
+"""Vanilla gradient, SmoothGrad and Integrated Gradients: ours against Captum.
+
+Captum is called the way its tutorials call it (``Saliency``, ``NoiseTunnel(Saliency)``,
+``IntegratedGradients`` on the model), with the settings translated to ours: signed gradients
+(``abs=False``), the same absolute noise level, the same baseline and the same quadrature rule.
+SmoothGrad is compared on the same noise samples: both draw them from torch's global generator
+in the same order and shape, so seeding it before each call gives identical draws.
+"""
+from __future__ import annotations
+
+import torch
+
+from . import floors
+from .agreement import Agreement, compare
+from .common import Settings, engine
+from .inputs import photo_batch, top_classes
+from .profiling import top_ops
+from .report import Row, Target
+from .timing import time_interleaved
+
+PEER = "Captum"
+NAMES = {"gradient": "Gradient", "smoothgrad": "SmoothGrad", "integrated_gradients": "Integrated Gradients"}
+SEED = 1234
+
+
+def noise_std(x: torch.Tensor, noise: float) -> float:
+    """SmoothGrad's noise level is a fraction of the input's range (Smilkov et al.)."""
+    return float(noise * (x.max() - x.min()))
+
+
+def peer_saliency(model, x, target: int, method: str, p: dict) -> torch.Tensor:
+    from captum.attr import IntegratedGradients, NoiseTunnel, Saliency
+
+    if method == "gradient":
+        return Saliency(model.logits).attribute(x, target=target, abs=False)
+    if method == "smoothgrad":
+        torch.manual_seed(SEED)
+        return NoiseTunnel(Saliency(model.logits)).attribute(
+            x, nt_type="smoothgrad", nt_samples=p["n_samples"], stdevs=noise_std(x, p["noise"]),
+            target=target, abs=False)
+    if method == "integrated_gradients":
+        return IntegratedGradients(model.logits).attribute(
+            x, baselines=torch.zeros_like(x), target=target, n_steps=p["steps"],
+            method=p["captum_method"])
+    raise ValueError(method)
+
+
+def ours_saliency(model, x, target: int, method: str, p: dict):
+    kwargs = {k: v for k, v in p.items() if k in ("n_samples", "noise", "steps", "batch_size")}
+    if method == "smoothgrad":
+        torch.manual_seed(SEED)
+    return engine("saliency")(model, x, target=target, method=method, **kwargs)
+
+
+def agreement(model, x, target: int, method: str, p: dict, peer_target: int | None = None) -> Agreement:
+    """``peer_target`` differs from ``target`` only to prove that a mismatch is caught."""
+    ours = ours_saliency(model, x, target, method, p).raw
+    peer = peer_saliency(model, x, target if peer_target is None else peer_target, method, p)
+    model.module.zero_grad(set_to_none=True)  # Captum leaves .grad on the weights
+    how = "same noise samples" if method == "smoothgrad" else ""
+    return compare(ours, peer[0].detach().cpu().numpy(), rtol=1e-3, atol=1e-6, how=how)
+
+
+def floor_batch(x: torch.Tensor, method: str, p: dict) -> torch.Tensor:
+    """What the method must push through the network at least once: its samples or steps."""
+    n = {"gradient": 1, "smoothgrad": p.get("n_samples", 1), "integrated_gradients": p.get("steps", 1)}[method]
+    return x.expand(n, *x.shape[1:]).contiguous()
+
+
+def run_case(model, method: str, p: dict, s: Settings) -> Row:
+    x = photo_batch(model, 1)
+    target = top_classes(model, x)[0]
+    shown = {k: v for k, v in p.items() if k in ("n_samples", "noise", "steps")}
+    setting = "batch 1" + "".join(f", {k}={v}" for k, v in shown.items())
+    row = Row(NAMES[method], model.name, setting, PEER)
+    if engine("saliency") is None:
+        row.note = "cw.saliency not available yet"
+        return row
+    row.agreement = agreement(model, x, target, method, p)
+    if s.quick:
+        return row
+    xf = floor_batch(x, method, p)
+    fns = {"ours": lambda: ours_saliency(model, x, target, method, p),
+           "peer": lambda: peer_saliency(model, x, target, method, p),
+           "fwd": lambda: floors.forward(model, xf),
+           "fwd+bwd": lambda: floors.forward_backward(model, xf, [target] * len(xf))}
+    t = time_interleaved(fns, device=s.device, min_rounds=s.min_rounds, max_rounds=s.max_rounds,
+                         budget_s=s.budget_s)
+    model.module.zero_grad(set_to_none=True)
+    row.ours, row.peer, row.ratio, row.rounds = t.median("ours"), t.median("peer"), t.ratio("ours", "peer"), t.rounds
+    row.fwd, row.fwd_bwd, row.ours_fwd = t.median("fwd"), t.median("fwd+bwd"), t.ratio("ours", "fwd")
+    row.targets = [Target("ours/peer <= 1.0", row.ratio, 1.0)]
+    if s.profile:
+        print(f"\n--- profile: ours, {row.comparison} {row.model} {row.setting}")
+        print(top_ops(fns["ours"], s.device))
+    return row
