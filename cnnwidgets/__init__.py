@@ -14,3 +14,9 @@ __all__ = ["load_model", "load_image", "sample_names", "Model", "LayerNotFoundEr
 from .widgets import FeatureMapViewer  # noqa: E402
 
 __all__ += ["FeatureMapViewer"]
+
+from .data import datasets  # noqa: E402
+from .engines.spectrum import (ActivationSpectrum, pre_activation_layer,  # noqa: E402
+                               pre_activation_layers)
+
+__all__ += ["datasets", "ActivationSpectrum", "pre_activation_layer", "pre_activation_layers"]

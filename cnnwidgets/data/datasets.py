@@ -214,7 +214,8 @@ def iter_batches(data: Any, batch_size: int = 32) -> Iterator[tuple[Any, list]]:
         return
     indexed = isinstance(data, Dataset) and not hasattr(data, "__iter__")
     if indexed:
-        data = (data[i] for i in range(len(data)))
+        dataset = data
+        data = (dataset[i] for i in range(len(dataset)))
     images, ids = [], []
     for i, item in enumerate(data):
         img, id_ = _split_item(item, i if indexed else None)
