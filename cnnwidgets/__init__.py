@@ -12,8 +12,10 @@ __all__ = ["load_model", "load_image", "sample_names", "Model", "LayerNotFoundEr
            "Attribution"]
 
 from .widgets import FeatureMapViewer  # noqa: E402
+from .widgets import FilterViewer, GradCAMViewer, SaliencyViewer  # noqa: E402
 
 __all__ += ["FeatureMapViewer"]
+__all__ += ["FilterViewer", "GradCAMViewer", "SaliencyViewer"]
 
 from .data import datasets  # noqa: E402
 from .engines.spectrum import (ActivationSpectrum, pre_activation_layer,  # noqa: E402

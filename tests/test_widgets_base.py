@@ -112,7 +112,7 @@ def test_debouncer_runs_the_last_call_of_a_burst_once(no_thread_leak):
 class Plain(CNNWidget):
     _esm = "export default { render() {} };"
 
-    def set_image(self, image):
+    def _use_image(self, image):
         self.image = image
         self.view = b"image"
 

@@ -2,6 +2,9 @@
 from .base import BackgroundWidget, CNNWidget, Debouncer, WidgetError, bundle
 from .feature_maps import FeatureMapViewer
 from .filters import FilterViewer
+from .gradcam import GradCAMViewer
+from .saliency import SaliencyViewer
 
 __all__ = ["CNNWidget", "BackgroundWidget", "Debouncer", "WidgetError", "bundle",
-           "FeatureMapViewer", "FilterViewer"]
+           "FeatureMapViewer", "FilterViewer",
+           "GradCAMViewer", "SaliencyViewer"]

@@ -35,7 +35,8 @@ and whose front end is one bundle ``js/src/widgets/<name>.ts`` built into
   for it (scripts and tests).
 - Actions from the front end (buttons, uploads) arrive as custom messages
   ``{"type": name, ...}`` with optional binary buffers and call ``_action_<name>(content,
-  buffers)`` under :meth:`attempt`. Image widgets implement :meth:`set_image`; the shared
+  buffers)`` under :meth:`attempt`. Image widgets implement ``_use_image(image)`` (called by
+  the public :meth:`set_image` under :meth:`attempt`); the shared
   ``upload`` action loads the bytes with :func:`cnnwidgets.load_image` (a non-image sets
   ``error``) and passes the picture on.
 - ``show()`` returns what to display (the widget itself; composite widgets return a box and
@@ -204,19 +205,28 @@ class CNNWidget(anywidget.AnyWidget):
             self.attempt(handler, content, buffers)
 
     def _action_upload(self, content: dict, buffers: list) -> None:
-        from ..data.images import load_image
+        from ..data.images import ImageLoadError, load_image
 
         if not buffers:
             raise ValueError("the upload carried no file")
         name = content.get("name") or "the file"
         try:
             image = load_image(bytes(buffers[0]))
-        except Exception as exc:
-            raise type(exc)(f"{name} is not an image that can be read: {exc}") from exc
-        self.set_image(image)
+        except ImageLoadError as exc:
+            raise ImageLoadError(f"{name} is not an image that can be read (PNG, JPEG, GIF, "
+                                 "BMP, TIFF, WebP, ...)") from exc
+        self._use_image(image)
 
-    def set_image(self, image: Any) -> None:
-        """Show another image (widgets that take an image override this)."""
+    def set_image(self, image: Any) -> bool:
+        """Show another image (anything :func:`cnnwidgets.load_image` reads).
+
+        Returns False, with the reason in ``error``, when it cannot be used; the widget keeps
+        its last picture.
+        """
+        return self.attempt(self._use_image, image)
+
+    def _use_image(self, image: Any) -> None:
+        """Widgets that take an image load it here (and raise on bad input)."""
         raise TypeError(f"{type(self).__name__} takes no image")
 
     # ---- display and lifetime --------------------------------------------------------------

@@ -55,7 +55,7 @@ class FeatureMapViewer(CNNWidget):
         self.attempt(self._set_photo)
         self.attempt(self._load_layer)
 
-    def set_image(self, image: Any) -> None:
+    def _use_image(self, image: Any) -> None:
         self.image = load_image(image)
         self._set_photo()
         self._load_layer()

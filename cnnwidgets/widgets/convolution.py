@@ -1,0 +1,219 @@
+"""ConvolutionExplorer: one 2-D convolution, step by step (as CNN Explainer shows it)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from traitlets import Bool, Bytes, Dict, Int, List, Unicode
+
+from ..data.images import sample_names
+from ..engines import convolution as conv
+from ..render import apply_colormap, to_png
+from .base import CNNWidget, bundle
+
+# A small grid of digits that a student can follow by hand (fixed, so notes can refer to it).
+NUMBERS = [[1, 0, 2, 3, 0, 1, 2],
+           [0, 3, 1, 0, 2, 2, 0],
+           [2, 1, 0, 4, 1, 0, 3],
+           [1, 0, 3, 1, 0, 2, 1],
+           [0, 2, 1, 0, 3, 1, 0],
+           [3, 1, 0, 2, 1, 0, 2],
+           [1, 0, 2, 1, 0, 3, 1]]
+PAD_TINT = np.array([0.55, 0.75, 1.0], dtype=np.float32)  # padding shows as pale blue
+PICTURE_SIDE = 288                                         # pixels of the padded input picture
+
+
+class ConvolutionExplorer(CNNWidget):
+    """An image (or a small grid of numbers), a kernel to pick or edit, sliders for stride,
+    padding and dilation; shows the output, the output-size formula with the current numbers,
+    and the arithmetic of one output cell, which the position slider (or Play) moves over the
+    output in the kernel's order.
+
+    ``ConvolutionExplorer(image="numbers", kernel="edge", stride=1, padding=0, dilation=1,
+    size=24)``: ``image`` is "numbers", a sample name (see ``cw.sample_names()``), a path, a
+    picture or a 2-D array of numbers (taken as is); photos become ``size`` x ``size``
+    grayscale grids in [0, 1]. ``kernel`` is a name from :data:`KERNELS` or a 2-D array.
+    """
+
+    _esm = bundle("convolution_explorer")
+
+    source = Unicode("numbers", help='"numbers", a sample photo name, or "custom"').tag(sync=True)
+    source_options = List(Unicode()).tag(sync=True)
+    size = Int(24, help="side of the grid a photo is resized to").tag(sync=True)
+    kernel_name = Unicode("edge", help='a named kernel, or "custom" once edited').tag(sync=True)
+    kernel_name_options = List(Unicode()).tag(sync=True)
+    kernel_size = Int(3, help="side of the kernel").tag(sync=True)
+    kernel = List(List(), help="the kernel weights, row by row").tag(sync=True)
+    stride = Int(1).tag(sync=True)
+    padding = Int(0).tag(sync=True)
+    dilation = Int(1).tag(sync=True)
+    position = Int(0, help="the output cell shown, counted row by row").tag(sync=True)
+    position_max = Int(0).tag(sync=True)
+    input_view = Bytes(b"", help="the padded input (PNG); padding in pale blue").tag(sync=True)
+    cell = Dict(help="taps, values, weights and products of the current output cell").tag(sync=True)
+    equation = Unicode("", help="the current cell's sum, written out").tag(sync=True)
+    formula = Unicode("", help="the output-size formula with the current numbers").tag(sync=True)
+    formula_latex = Unicode("").tag(sync=True)
+    shapes = Dict(help="input, padded, kernel and output shapes, for the front end").tag(sync=True)
+    show_numbers = Bool(True, help="write the values in the arithmetic panel").tag(sync=True)
+
+    def __init__(self, image: Any = "numbers", kernel: Any = "edge", stride: int = 1,
+                 padding: int = 0, dilation: int = 1, size: int = 24, **kwargs: Any):
+        self._grid = np.zeros((1, 1))
+        self._output = None
+        self._custom_image = None
+        sources = ["numbers"] + [n for n in ("camera", "coins", "cat", "coffee", "astronaut")
+                                 if n in sample_names()]
+        named = isinstance(kernel, str)
+        super().__init__(source_options=sources, kernel_name_options=list(conv.KERNELS) + ["custom"],
+                         kernel_name=kernel if named else "custom", stride=stride, padding=padding,
+                         dilation=dilation, size=size, **kwargs)
+        self.attempt(self._set_source, image)
+        if named:
+            self.attempt(self._pick_kernel)
+        else:
+            self.attempt(self._set_kernel, kernel)
+        self.observe(lambda _: self.attempt(self._load_source), ["source", "size"])
+        self.observe(lambda _: self.attempt(self._pick_kernel), ["kernel_name", "kernel_size"])
+        self.observe(self._on_kernel_edit, "kernel")
+        self.observe(lambda _: self.attempt(self._compute), ["stride", "padding", "dilation"])
+        self.observe(lambda _: self.attempt(self._show_cell), "position")
+        self.attempt(self._compute)
+
+    # ---- inputs ---------------------------------------------------------------------------
+    def _set_source(self, image: Any) -> None:
+        if isinstance(image, str) and (image == "numbers" or image in self.source_options):
+            self.source = image     # the observer is not attached yet: load explicitly
+            self._load_source()
+        else:
+            self.set_image(image)
+
+    def set_image(self, image: Any) -> None:
+        """Use another picture (path, PIL, array...) or a 2-D grid of numbers."""
+        self._custom_image = image
+        if "custom" not in self.source_options:
+            self.source_options = self.source_options + ["custom"]
+        if self.source == "custom":
+            self._load_source()
+        else:
+            self.source = "custom"  # the observer loads it
+
+    def _load_source(self) -> None:
+        if self.source == "numbers":
+            grid = conv.image_grid(NUMBERS)
+        elif self.source == "custom":
+            if self._custom_image is None:
+                raise ValueError("no custom image yet: upload one or call set_image()")
+            grid = conv.image_grid(self._custom_image, self.size)
+        else:
+            if not 4 <= self.size <= 128:
+                raise ValueError(f"size must be between 4 and 128, got {self.size}")
+            grid = conv.image_grid(self.source, self.size)
+        self._grid = grid
+        self._compute()
+
+    def _pick_kernel(self) -> None:
+        if self.kernel_name == "custom":
+            return
+        self._apply_kernel(conv.make_kernel(self.kernel_name, self.kernel_size))
+
+    def _set_kernel(self, weights: Any) -> None:
+        k = np.asarray(weights, dtype=np.float64)
+        if k.ndim != 2:
+            raise ValueError(f"the kernel must be a 2-D grid of numbers, got shape {k.shape}")
+        self.kernel_name = "custom"
+        self._apply_kernel(k)
+
+    def _apply_kernel(self, k: np.ndarray) -> None:
+        self._editing = True
+        try:
+            self.kernel = [[float(v) for v in row] for row in k]
+            if k.shape[0] == k.shape[1] and self.kernel_size != k.shape[0]:
+                self.kernel_size = k.shape[0]
+        finally:
+            self._editing = False
+        self._compute()
+
+    def _on_kernel_edit(self, change: dict) -> None:
+        if getattr(self, "_editing", False):
+            return
+        # An edit from the front end (or the user's code): the kernel is no longer a named one.
+        self._editing = True
+        try:
+            self.kernel_name = "custom"
+        finally:
+            self._editing = False
+        self.attempt(self._compute)
+
+    # ---- output -----------------------------------------------------------------------------
+    def _settings(self) -> dict:
+        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation)
+
+    def _compute(self) -> None:
+        k = np.asarray(self.kernel, dtype=np.float64) if self.kernel else np.ones((1, 1))
+        f = conv.output_size_formula(self._grid.shape, k.shape, **self._settings())
+        self.formula = (f"rows: {f['rows']['text']}\ncols: {f['cols']['text']}")
+        self.formula_latex = (f"{f['latex']}\\qquad H_\\text{{out}} = {f['rows']['latex']},"
+                              f"\\quad W_\\text{{out}} = {f['cols']['latex']}")
+        self._output = None
+        out = conv.convolve2d(self._grid, k, **self._settings())
+        self._output, self._kernel = out, k
+        p = self.padding
+        self.shapes = {"input": list(self._grid.shape), "kernel": list(k.shape),
+                       "padded": [self._grid.shape[0] + 2 * p, self._grid.shape[1] + 2 * p],
+                       "output": list(out.shape)}
+        self._render()
+        n = out.size
+        if self.position >= n:
+            self.position = n - 1   # the observer shows that cell
+        self.position_max = n - 1
+        self._show_cell()
+
+    def _scale(self) -> int:
+        return max(1, PICTURE_SIDE // max(self.shapes["padded"]))
+
+    def _render(self) -> None:
+        p, s = self.padding, self._scale()
+        lo, hi = float(self._grid.min()), float(self._grid.max())
+        padded = np.pad(self._grid, p)
+        rgb = apply_colormap(padded, "gray", lo=lo, hi=hi if hi > lo else lo + 1)
+        if p:
+            mask = np.ones(padded.shape, bool)
+            mask[p:-p, p:-p] = False
+            rgb[mask] = PAD_TINT
+        self.input_view = to_png(rgb.repeat(s, 0).repeat(s, 1))
+        out = self._output
+        shown = (apply_colormap(out, "RdBu_r", signed=True) if out.min() < 0
+                 else apply_colormap(out, "gray", lo=0.0, hi=max(float(out.max()), 1e-12)))
+        self.view = to_png(shown.repeat(s, 0).repeat(s, 1))
+
+    def _show_cell(self) -> None:
+        if self._output is None:
+            return
+        oh, ow = self._output.shape
+        if not 0 <= self.position < oh * ow:
+            raise IndexError(f"position {self.position} is outside the {oh} x {ow} output "
+                             f"(0..{oh * ow - 1})")
+        r, c = divmod(self.position, ow)
+        one = conv.cell(self._grid, self._kernel, r, c, **self._settings())
+        self.cell = one.to_dict()
+        self.equation = one.equation(digits=3 if self.source != "numbers" else 2)
+
+    # ---- for scripts and notes ----------------------------------------------------------------
+    @property
+    def output(self) -> np.ndarray:
+        """The current output grid (a copy)."""
+        if self._output is None:
+            raise ValueError(self.error or "no output yet")
+        return self._output.copy()
+
+    @property
+    def grid(self) -> np.ndarray:
+        """The current input grid (a copy)."""
+        return self._grid.copy()
+
+    def step(self, n: int = 1) -> "ConvolutionExplorer":
+        """Move the kernel ``n`` positions on (wrapping around), as the Next button does."""
+        self.position = (self.position + n) % (self.position_max + 1)
+        return self
+

@@ -1,0 +1,27 @@
+// GradCAMViewer: layer, method and target pickers, a second class to compare, alpha, and the
+// heat map over the photo beside the photo itself.
+import {
+  Disposer, RenderProps, dropZone, figure, frame, imageView, select, slider, textView,
+  uploadButton,
+} from "../components";
+
+function render({ model, el }: RenderProps): () => void {
+  const d = new Disposer();
+  const f = frame(model, el, "gradcam-viewer", d);
+  f.controls.append(
+    select(model, "layer", { label: "Layer" }, d),
+    select(model, "method", { label: "Method" }, d),
+    select(model, "target", { label: "Class" }, d),
+    select(model, "compare_target", { label: "Compare with" }, d),
+    slider(model, "alpha", { label: "Alpha", min: 0, max: 1, step: 0.05 }, d),
+    uploadButton(model, d),
+  );
+  f.body.append(
+    figure(textView(model, "caption", d), imageView(model, "view", { alt: "class activation map" }, d)),
+    figure(null, imageView(model, "photo", { alt: "input" }, d)),
+  );
+  dropZone(model, f.root, d);
+  return () => d.dispose();
+}
+
+export default { render };

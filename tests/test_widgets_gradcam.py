@@ -1,0 +1,67 @@
+"""GradCAMViewer: layer, method and target recompute; alpha only re-blends; two classes."""
+from __future__ import annotations
+
+import pytest
+
+from cnnwidgets.widgets import GradCAMViewer
+
+pytest.importorskip("cnnwidgets.engines.cam", reason="the CAM engine has not landed yet")
+
+
+@pytest.fixture()
+def viewer(tiny_cnn, cat, no_thread_leak):
+    w = GradCAMViewer(tiny_cnn, cat)
+    yield w
+    w.close()
+
+
+def test_view_at_construction_on_the_default_layer(viewer, tiny_cnn):
+    assert viewer.error == ""
+    assert viewer.view.startswith(b"\xff\xd8") and viewer.photo
+    assert viewer.layer == tiny_cnn.default_cam_layer
+    assert viewer.attribution.target == viewer.target_options[0][1]
+    assert "gradcam" in viewer.method_options
+
+
+def test_alpha_reblends_without_recomputing(viewer):
+    n, view = viewer.computations, viewer.view
+    viewer.alpha = 0.2
+    assert viewer.view != view and viewer.computations == n
+
+
+def test_layer_method_and_target_recompute(viewer):
+    view = viewer.view
+    viewer.layer = "conv1"
+    viewer.flush()
+    assert viewer.error == "" and viewer.view != view and viewer.attribution.layer == "conv1"
+    viewer.method = "gradcam++"
+    viewer.flush()
+    assert viewer.error == "" and viewer.attribution.method == "gradcam++"
+    viewer.target = viewer.target_options[1][1]
+    viewer.flush()
+    assert viewer.attribution.target == viewer.target_options[1][1]
+
+
+def test_two_classes_side_by_side(viewer):
+    single = viewer.view
+    viewer.compare_target = viewer.target_options[1][1]
+    viewer.flush()
+    assert viewer.error == "" and viewer.view != single and " | " in viewer.caption
+
+
+def test_bad_input_shows_an_error_and_the_widget_still_works(viewer):
+    viewer.layer = "fc"
+    viewer.flush()
+    assert viewer.error != ""
+    viewer.layer = "relu2"
+    viewer.flush()
+    assert viewer.error == ""
+    viewer.method = "no-such-cam"
+    viewer.flush()
+    assert "no-such-cam" in viewer.error
+
+
+def test_lite0(lite0, cat, no_thread_leak):
+    w = GradCAMViewer(lite0, cat)
+    assert w.error == "" and w.view and w.layer == lite0.default_cam_layer
+    w.close()

@@ -1,0 +1,89 @@
+"""SaliencyViewer: method, parameters and target recompute (debounced); alpha only re-blends."""
+from __future__ import annotations
+
+import pytest
+
+from cnnwidgets.widgets import SaliencyViewer
+
+
+@pytest.fixture()
+def viewer(tiny_cnn, cat, no_thread_leak):
+    w = SaliencyViewer(tiny_cnn, cat)
+    yield w
+    w.close()
+
+
+def test_view_and_targets_at_construction(viewer, tiny_cnn, cat):
+    assert viewer.error == ""
+    assert viewer.view.startswith(b"\xff\xd8") and viewer.photo.startswith(b"\xff\xd8")
+    top = tiny_cnn.predict(cat, k=5)
+    assert [o[1] for o in viewer.target_options] == [i for i, _, _ in top]
+    assert viewer.target == top[0][0] and viewer.attribution.target == top[0][0]
+    assert "%" in viewer.target_options[0][0]
+
+
+def test_alpha_reblends_without_recomputing(viewer):
+    n, view = viewer.computations, viewer.view
+    viewer.alpha = 0.9
+    assert viewer.view != view and viewer.computations == n
+
+
+@pytest.mark.parametrize("method", ["gradient_x_input", "smoothgrad", "integrated_gradients",
+                                    "guided_backprop"])
+def test_each_method_redraws(viewer, method):
+    view = viewer.view
+    viewer.n_samples, viewer.steps = 4, 8
+    viewer.method = method
+    viewer.flush()
+    assert viewer.error == "" and viewer.view != view
+    assert viewer.attribution.method == method
+
+
+def test_a_burst_of_changes_computes_once(viewer):
+    n = viewer.computations
+    viewer.method = "smoothgrad"
+    for k in range(2, 8):
+        viewer.n_samples = k
+    viewer.flush()
+    assert viewer.computations == n + 1
+    assert viewer.attribution.params.get("n_samples") == 7
+
+
+def test_target_and_compare_target(viewer):
+    other = viewer.target_options[1][1]
+    viewer.target = other
+    viewer.flush()
+    assert viewer.attribution.target == other
+    single = viewer.view
+    viewer.compare_target = viewer.target_options[2][1]
+    viewer.flush()
+    assert viewer.error == "" and viewer.view != single and " | " in viewer.caption
+
+
+def test_bad_input_shows_an_error_and_the_widget_still_works(viewer):
+    viewer.method = "no-such-method"
+    viewer.flush()
+    assert "no-such-method" in viewer.error
+    viewer.method = "gradient"
+    viewer.flush()
+    assert viewer.error == ""
+    viewer.target = 999
+    viewer.flush()
+    assert viewer.error != ""
+    viewer.target = viewer.target_options[0][1]
+    viewer.flush()
+    assert viewer.error == ""
+
+
+def test_upload_of_a_non_image_keeps_the_last_picture(viewer, coffee):
+    view = viewer.view
+    viewer._on_action(viewer, {"type": "upload", "name": "x.bin"}, [memoryview(b"\x00\x01")])
+    assert "x.bin" in viewer.error and viewer.view == view
+    viewer.set_image(coffee)
+    assert viewer.error == "" and viewer.view != view
+
+
+def test_lite0(lite0, cat, no_thread_leak):
+    w = SaliencyViewer(lite0, cat)
+    assert w.error == "" and w.target in (281, 282, 285)
+    w.close()
