@@ -408,8 +408,11 @@ class Widget:
         action()
         deadline = time.time() + seconds(timeout)
         events = []
+        no_event_by = time.time() + seconds(15)
         while time.time() < deadline:
             events = self.page.evaluate("([s, id]) => window.__cw.eventsAfter(s, id)", [since, control])
+            if not events and time.time() > no_event_by:
+                break  # the control never reacted: no use waiting for a picture
             if events:
                 new = [p for p in self.paints(events[0]["t"], picture) if p["sig"] != before]
                 if new:

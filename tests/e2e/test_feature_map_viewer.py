@@ -34,7 +34,7 @@ def test_feature_map_viewer(lab):
     channel_ms = []
     for step in range(3):
         v0 = int(w.value("channel"))
-        c = w.change("channel", lambda: w.press("channel", "ArrowRight"), picture="detail")
+        c = w.change("channel", lambda: w.press("channel", "ArrowUp"), picture="detail")
         assert int(w.value("channel")) == v0 + 1
         channel_ms.append(c.latency_ms)
     assert str(int(w.value("channel"))) in w.control("caption").inner_text()
