@@ -1,10 +1,11 @@
 """The widgets: thin anywidget classes that turn control traits into engine calls and pictures."""
 from .base import BackgroundWidget, CNNWidget, Debouncer, WidgetError, bundle
 from .feature_maps import FeatureMapViewer
+from .feature_visualizer import FeatureVisualizer
 from .filters import FilterViewer
 from .gradcam import GradCAMViewer
 from .saliency import SaliencyViewer
 
 __all__ = ["CNNWidget", "BackgroundWidget", "Debouncer", "WidgetError", "bundle",
            "FeatureMapViewer", "FilterViewer",
-           "GradCAMViewer", "SaliencyViewer"]
+           "GradCAMViewer", "SaliencyViewer", "FeatureVisualizer"]

@@ -60,45 +60,71 @@ class ConvolutionExplorer(CNNWidget):
     def __init__(self, image: Any = "numbers", kernel: Any = "edge", stride: int = 1,
                  padding: int = 0, dilation: int = 1, size: int = 24, **kwargs: Any):
         self._grid = np.zeros((1, 1))
+        self._kernel = np.ones((1, 1))
         self._output = None
         self._custom_image = None
+        self._silent = 0
         sources = ["numbers"] + [n for n in ("camera", "coins", "cat", "coffee", "astronaut")
                                  if n in sample_names()]
         named = isinstance(kernel, str)
         super().__init__(source_options=sources, kernel_name_options=list(conv.KERNELS) + ["custom"],
                          kernel_name=kernel if named else "custom", stride=stride, padding=padding,
                          dilation=dilation, size=size, **kwargs)
-        self.attempt(self._set_source, image)
-        if named:
-            self.attempt(self._pick_kernel)
-        else:
-            self.attempt(self._set_kernel, kernel)
-        self.observe(lambda _: self.attempt(self._load_source), ["source", "size"])
-        self.observe(lambda _: self.attempt(self._pick_kernel), ["kernel_name", "kernel_size"])
-        self.observe(self._on_kernel_edit, "kernel")
-        self.observe(lambda _: self.attempt(self._compute), ["stride", "padding", "dilation"])
-        self.observe(lambda _: self.attempt(self._show_cell), "position")
-        self.attempt(self._compute)
+        self.observe(self._on(self._load_source), ["source", "size"])
+        self.observe(self._on(self._pick_kernel), ["kernel_name", "kernel_size"])
+        self.observe(self._on(self._kernel_edited), "kernel")
+        self.observe(self._on(self._compute), ["stride", "padding", "dilation"])
+        self.observe(self._on(self._show_cell), "position")
+        problems = []
+        for step, args in ((self._pick_kernel, ()) if named else (self._set_kernel, (kernel,)),
+                           (self._set_source, (image,))):
+            if not self.attempt(step, *args, compute=False):
+                problems.append(self.error)
+        if not self.kernel:
+            self._quietly(kernel_name="edge")       # a bad kernel: show the edge kernel meanwhile
+            self.attempt(self._pick_kernel, compute=False)
+        if self._grid.shape == (1, 1):
+            self._quietly(source="numbers")         # a bad image: show the numbers meanwhile
+            self.attempt(self._load_source, compute=False)
+        if self.attempt(self._compute) and problems:
+            self.error = problems[0]
+
+    def _on(self, fn):
+        """An observer that runs ``fn`` under :meth:`attempt`, unless we are the ones changing
+        traits (so that one user action computes once)."""
+        def observer(_change: dict) -> None:
+            if not self._silent:
+                self.attempt(fn)
+        return observer
+
+    def _quietly(self, **traits: Any) -> None:
+        self._silent += 1
+        try:
+            for name, value in traits.items():
+                setattr(self, name, value)
+        finally:
+            self._silent -= 1
 
     # ---- inputs ---------------------------------------------------------------------------
-    def _set_source(self, image: Any) -> None:
-        if isinstance(image, str) and (image == "numbers" or image in self.source_options):
-            self.source = image     # the observer is not attached yet: load explicitly
-            self._load_source()
+    def _set_source(self, image: Any, compute: bool = True) -> None:
+        if isinstance(image, str) and image in self.source_options:
+            self._quietly(source=image)
+            self._load_source(compute)
         else:
-            self.set_image(image)
+            self.set_image(image, compute)
 
-    def set_image(self, image: Any) -> None:
+    def set_image(self, image: Any, compute: bool = True) -> None:
         """Use another picture (path, PIL, array...) or a 2-D grid of numbers."""
+        grid = conv.image_grid(image, self.size)   # a bad image raises here, the old one stays
         self._custom_image = image
-        if "custom" not in self.source_options:
-            self.source_options = self.source_options + ["custom"]
-        if self.source == "custom":
-            self._load_source()
-        else:
-            self.source = "custom"  # the observer loads it
+        options = self.source_options if "custom" in self.source_options else \
+            self.source_options + ["custom"]
+        self._quietly(source_options=options, source="custom")
+        self._grid = grid
+        if compute:
+            self._compute()
 
-    def _load_source(self) -> None:
+    def _load_source(self, compute: bool = True) -> None:
         if self.source == "numbers":
             grid = conv.image_grid(NUMBERS)
         elif self.source == "custom":
@@ -110,47 +136,45 @@ class ConvolutionExplorer(CNNWidget):
                 raise ValueError(f"size must be between 4 and 128, got {self.size}")
             grid = conv.image_grid(self.source, self.size)
         self._grid = grid
-        self._compute()
+        if compute:
+            self._compute()
 
-    def _pick_kernel(self) -> None:
+    def _pick_kernel(self, compute: bool = True) -> None:
         if self.kernel_name == "custom":
             return
-        self._apply_kernel(conv.make_kernel(self.kernel_name, self.kernel_size))
+        self._apply_kernel(conv.make_kernel(self.kernel_name, self.kernel_size), compute)
 
-    def _set_kernel(self, weights: Any) -> None:
+    def _set_kernel(self, weights: Any, compute: bool = True) -> None:
         k = np.asarray(weights, dtype=np.float64)
-        if k.ndim != 2:
+        if k.ndim != 2 or k.size == 0:
             raise ValueError(f"the kernel must be a 2-D grid of numbers, got shape {k.shape}")
-        self.kernel_name = "custom"
-        self._apply_kernel(k)
+        self._quietly(kernel_name="custom")
+        self._apply_kernel(k, compute)
 
-    def _apply_kernel(self, k: np.ndarray) -> None:
-        self._editing = True
-        try:
-            self.kernel = [[float(v) for v in row] for row in k]
-            if k.shape[0] == k.shape[1] and self.kernel_size != k.shape[0]:
-                self.kernel_size = k.shape[0]
-        finally:
-            self._editing = False
-        self._compute()
+    def _apply_kernel(self, k: np.ndarray, compute: bool = True) -> None:
+        traits = {"kernel": [[float(v) for v in row] for row in k]}
+        if k.shape[0] == k.shape[1]:
+            traits["kernel_size"] = int(k.shape[0])
+        self._quietly(**traits)
+        if compute:
+            self._compute()
 
-    def _on_kernel_edit(self, change: dict) -> None:
-        if getattr(self, "_editing", False):
-            return
+    def _kernel_edited(self) -> None:
         # An edit from the front end (or the user's code): the kernel is no longer a named one.
-        self._editing = True
-        try:
-            self.kernel_name = "custom"
-        finally:
-            self._editing = False
-        self.attempt(self._compute)
+        self._quietly(kernel_name="custom")
+        self._compute()
 
     # ---- output -----------------------------------------------------------------------------
     def _settings(self) -> dict:
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation)
 
     def _compute(self) -> None:
-        k = np.asarray(self.kernel, dtype=np.float64) if self.kernel else np.ones((1, 1))
+        try:
+            k = np.asarray(self.kernel, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"kernel weights must be numbers ({exc})") from None
+        if k.ndim != 2 or k.size == 0:
+            raise ValueError(f"the kernel must be a 2-D grid of numbers, got shape {k.shape}")
         f = conv.output_size_formula(self._grid.shape, k.shape, **self._settings())
         self.formula = (f"rows: {f['rows']['text']}\ncols: {f['cols']['text']}")
         self.formula_latex = (f"{f['latex']}\\qquad H_\\text{{out}} = {f['rows']['latex']},"
@@ -164,9 +188,7 @@ class ConvolutionExplorer(CNNWidget):
                        "output": list(out.shape)}
         self._render()
         n = out.size
-        if self.position >= n:
-            self.position = n - 1   # the observer shows that cell
-        self.position_max = n - 1
+        self._quietly(position_max=n - 1, position=min(max(self.position, 0), n - 1))
         self._show_cell()
 
     def _scale(self) -> int:

@@ -1,0 +1,475 @@
+// src/components/model.ts
+var Disposer = class {
+  constructor() {
+    this.fns = [];
+  }
+  add(fn) {
+    this.fns.push(fn);
+  }
+  /** Calls `callback` when trait `name` changes; removed on dispose. */
+  listen(model, name, callback) {
+    const event = `change:${name}`;
+    model.on(event, callback);
+    this.add(() => model.off(event, callback));
+  }
+  /** A DOM listener that is removed on dispose. */
+  dom(target, type, handler) {
+    target.addEventListener(type, handler);
+    this.add(() => target.removeEventListener(type, handler));
+  }
+  dispose() {
+    for (const fn of this.fns.splice(0).reverse()) fn();
+  }
+};
+function setTrait(model, name, value) {
+  model.set(name, value);
+  model.save_changes();
+}
+function action(model, type, extra = {}, buffers) {
+  model.send({ type, ...extra }, void 0, buffers);
+}
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") el.className = v;
+    else el.setAttribute(k, v);
+  }
+  for (const c of children) el.append(c);
+  return el;
+}
+
+// src/components/select.ts
+function pair(o) {
+  return Array.isArray(o) ? [String(o[0]), o[1]] : [String(o), o];
+}
+function select(model, name, opts, d) {
+  const sel = h("select", { "data-testid": opts.testid ?? name, "aria-label": opts.label });
+  const wrap = h("label", { class: "cnnw-field" }, h("span", { class: "cnnw-label" }, opts.label), sel);
+  const optionsTrait = opts.optionsTrait ?? `${name}_options`;
+  let values = [];
+  const fill = () => {
+    const list = opts.options ?? model.get(optionsTrait) ?? [];
+    values = [];
+    sel.replaceChildren();
+    for (const o of list) {
+      const [label, value] = pair(o);
+      values.push(value);
+      sel.append(h("option", { value: String(values.length - 1) }, label));
+    }
+    sync();
+  };
+  const sync = () => {
+    const current = model.get(name);
+    const i = values.findIndex((v) => v === current || String(v) === String(current));
+    sel.value = i >= 0 ? String(i) : "";
+  };
+  d.dom(sel, "change", () => {
+    const i = Number(sel.value);
+    if (i >= 0 && i < values.length) setTrait(model, name, values[i]);
+  });
+  d.dom(sel, "keydown", (e) => e.stopPropagation());
+  d.listen(model, name, sync);
+  if (!opts.options) d.listen(model, optionsTrait, fill);
+  fill();
+  return wrap;
+}
+
+// src/components/slider.ts
+function defaultFormat(v) {
+  return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 1 ? 2 : 1);
+}
+function slider(model, name, opts, d) {
+  const testid = opts.testid ?? name;
+  const input = h("input", { type: "range", "data-testid": testid, "aria-label": opts.label });
+  const value = h("output", { class: "cnnw-value", "data-testid": `${testid}-value` });
+  const wrap = h(
+    "label",
+    { class: "cnnw-field cnnw-slider" },
+    h("span", { class: "cnnw-label" }, opts.label),
+    input,
+    value
+  );
+  const format = opts.format ?? defaultFormat;
+  const bounds = () => {
+    input.min = String(opts.minTrait ? model.get(opts.minTrait) : opts.min ?? 0);
+    input.max = String(opts.maxTrait ? model.get(opts.maxTrait) : opts.max ?? 1);
+    input.step = String(opts.step ?? 1);
+  };
+  const sync = () => {
+    const v = Number(model.get(name));
+    input.value = String(v);
+    value.textContent = format(v);
+  };
+  d.dom(input, "input", () => {
+    const v = Number(input.value);
+    value.textContent = format(v);
+    setTrait(model, name, v);
+  });
+  d.dom(input, "keydown", (e) => e.stopPropagation());
+  d.listen(model, name, sync);
+  if (opts.minTrait) d.listen(model, opts.minTrait, () => {
+    bounds();
+    sync();
+  });
+  if (opts.maxTrait) d.listen(model, opts.maxTrait, () => {
+    bounds();
+    sync();
+  });
+  bounds();
+  sync();
+  return wrap;
+}
+
+// src/components/image_view.ts
+function toBytes(data) {
+  if (!data) return new Uint8Array(0);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(0);
+}
+function sniffMime(bytes) {
+  if (bytes.length >= 4 && bytes[0] === 137 && bytes[1] === 80 && bytes[2] === 78 && bytes[3] === 71)
+    return "image/png";
+  if (bytes.length >= 3 && bytes[0] === 255 && bytes[1] === 216 && bytes[2] === 255) return "image/jpeg";
+  return "";
+}
+function imageView(model, name, opts, d) {
+  const img = h("img", {
+    class: "cnnw-image" + (opts.pixelated ? " cnnw-pixelated" : ""),
+    "data-testid": opts.testid ?? name,
+    alt: opts.alt ?? name,
+    draggable: "false"
+  });
+  let url = "";
+  const release = () => {
+    if (url && typeof URL.revokeObjectURL === "function") URL.revokeObjectURL(url);
+    url = "";
+  };
+  const draw = () => {
+    const bytes = toBytes(model.get(name));
+    const mime = sniffMime(bytes);
+    release();
+    if (!mime) {
+      img.removeAttribute("src");
+      img.dataset.empty = "true";
+      return;
+    }
+    url = URL.createObjectURL(new Blob([bytes.slice()], { type: mime }));
+    img.src = url;
+    img.dataset.empty = "false";
+    img.dataset.mime = mime;
+    img.dataset.bytes = String(bytes.length);
+  };
+  if (opts.onClick) {
+    const onClick = opts.onClick;
+    img.classList.add("cnnw-clickable");
+    d.dom(img, "click", (e) => {
+      const r = img.getBoundingClientRect();
+      if (r.width <= 0 || r.height <= 0) return;
+      onClick(
+        Math.min(Math.max((e.clientX - r.left) / r.width, 0), 1),
+        Math.min(Math.max((e.clientY - r.top) / r.height, 0), 1)
+      );
+    });
+  }
+  d.listen(model, name, draw);
+  d.add(release);
+  draw();
+  return img;
+}
+
+// src/components/error_banner.ts
+function errorBanner(model, d) {
+  const text = h("span", { class: "cnnw-error-text" });
+  const close = h("button", {
+    type: "button",
+    class: "cnnw-error-close",
+    "aria-label": "dismiss",
+    "data-testid": "error-dismiss"
+  }, "×");
+  const banner = h("div", { class: "cnnw-error", role: "alert", "data-testid": "error" }, text, close);
+  const sync = () => {
+    const msg = String(model.get("error") ?? "");
+    text.textContent = msg;
+    banner.hidden = msg === "";
+  };
+  d.dom(close, "click", () => setTrait(model, "error", ""));
+  d.listen(model, "error", sync);
+  sync();
+  return banner;
+}
+
+// src/components/upload.ts
+async function sendFile(model, file) {
+  const buffer = await file.arrayBuffer();
+  action(model, "upload", { name: file.name, mime: file.type }, [buffer]);
+}
+function uploadButton(model, d, label = "Upload image") {
+  const input = h("input", {
+    type: "file",
+    accept: "image/*",
+    "data-testid": "upload",
+    class: "cnnw-file"
+  });
+  d.dom(input, "change", () => {
+    const file = input.files?.[0];
+    if (file) void sendFile(model, file);
+    input.value = "";
+  });
+  return h("label", { class: "cnnw-field cnnw-upload" }, h("span", { class: "cnnw-label" }, label), input);
+}
+
+// src/components/text.ts
+function textView(model, name, d, cls = "cnnw-caption", testid = name) {
+  const el = h("div", { class: cls, "data-testid": testid });
+  const sync = () => {
+    el.textContent = String(model.get(name) ?? "");
+  };
+  d.listen(model, name, sync);
+  sync();
+  return el;
+}
+
+// src/components/layout.ts
+function frame(model, el, kind, d) {
+  const controls = h("div", { class: "cnnw-controls" });
+  const body = h("div", { class: "cnnw-body" });
+  const root = h(
+    "div",
+    { class: `cnnw cnnw-${kind}`, "data-widget": kind },
+    errorBanner(model, d),
+    controls,
+    body
+  );
+  el.append(root);
+  d.add(() => root.remove());
+  return { root, controls, body };
+}
+function figure(caption, ...children) {
+  const f = h("figure", { class: "cnnw-figure" }, ...children);
+  if (caption) f.append(caption);
+  return f;
+}
+
+// src/widgets/convolution_explorer.ts
+var TAP_COLOUR = "#ff9800";
+function fmt(v) {
+  const n = Number(v);
+  if (!Number.isFinite(n)) return String(v);
+  const s = n.toFixed(Number.isInteger(n) ? 0 : 3).replace(/\.?0+$/, "");
+  return s === "-0" || s === "" ? "0" : s;
+}
+function box(left, top, width, height, testid) {
+  const b = h("div", { "data-testid": testid });
+  Object.assign(b.style, {
+    position: "absolute",
+    left: `${left}%`,
+    top: `${top}%`,
+    width: `${width}%`,
+    height: `${height}%`,
+    boxSizing: "border-box",
+    border: `2px solid ${TAP_COLOUR}`,
+    pointerEvents: "none"
+  });
+  return b;
+}
+function overlaid(img) {
+  const layer = h("div", { class: "cnnw-overlay" });
+  Object.assign(layer.style, { position: "absolute", inset: "0", pointerEvents: "none" });
+  const wrap = h("div", {}, img, layer);
+  Object.assign(wrap.style, { position: "relative", display: "inline-block", lineHeight: "0" });
+  return { wrap, layer };
+}
+function dims(v) {
+  return Array.isArray(v) && v.length === 2 ? [Number(v[0]), Number(v[1])] : [0, 0];
+}
+function drawTaps(model, layer) {
+  layer.replaceChildren();
+  const cell = model.get("cell") ?? {};
+  const shapes = model.get("shapes") ?? {};
+  const [ph, pw] = dims(shapes.padded);
+  const pad = Number(model.get("padding") ?? 0);
+  const rows = cell.rows ?? [];
+  const cols = cell.cols ?? [];
+  if (ph <= 0 || pw <= 0) return;
+  rows.forEach((row, i) => row.forEach((r, j) => {
+    const c = cols[i]?.[j];
+    if (c === void 0) return;
+    layer.append(box((c + pad) / pw * 100, (r + pad) / ph * 100, 100 / pw, 100 / ph, "tap"));
+  }));
+}
+function drawCell(model, layer) {
+  layer.replaceChildren();
+  const cell = model.get("cell") ?? {};
+  const [oh, ow] = dims((model.get("shapes") ?? {}).output);
+  if (oh <= 0 || ow <= 0 || cell.row === void 0) return;
+  layer.append(box(cell.col / ow * 100, cell.row / oh * 100, 100 / ow, 100 / oh, "current-cell"));
+}
+function kernelEditor(model, d) {
+  const table = h("table", { class: "cnnw-kernel", "data-testid": "kernel" });
+  table.style.borderCollapse = "collapse";
+  let shape = "";
+  const inputs = [];
+  const send = () => {
+    const k = inputs.map((row) => row.map((inp) => inp.value.trim() === "" || Number.isNaN(Number(inp.value)) ? inp.value : Number(inp.value)));
+    setTrait(model, "kernel", k);
+  };
+  const sync = () => {
+    const k = model.get("kernel") ?? [];
+    const now = k.map((r) => r.length).join(",");
+    if (now !== shape) {
+      shape = now;
+      table.replaceChildren();
+      inputs.length = 0;
+      k.forEach((row, i) => {
+        const tr = h("tr");
+        inputs.push(row.map((_, j) => {
+          const inp = h("input", {
+            type: "number",
+            step: "any",
+            "data-testid": `kernel-${i}-${j}`,
+            "aria-label": `kernel weight row ${i} column ${j}`
+          });
+          inp.style.width = "4.5em";
+          d.dom(inp, "change", send);
+          d.dom(inp, "keydown", (e) => e.stopPropagation());
+          tr.append(h("td", {}, inp));
+          return inp;
+        }));
+        table.append(tr);
+      });
+    }
+    k.forEach((row, i) => row.forEach((v, j) => {
+      const inp = inputs[i]?.[j];
+      if (inp && document.activeElement !== inp) inp.value = fmt(v);
+    }));
+  };
+  d.listen(model, "kernel", sync);
+  sync();
+  return table;
+}
+function arithmetic(model, d) {
+  const table = h("table", { class: "cnnw-arithmetic cnnw-mono", "data-testid": "arithmetic" });
+  table.style.borderCollapse = "collapse";
+  const total = h("div", { class: "cnnw-caption", "data-testid": "cell-total" });
+  const wrap = h("div", {}, table, total);
+  const sync = () => {
+    const cell = model.get("cell") ?? {};
+    const values = cell.values ?? [];
+    const weights = cell.weights ?? [];
+    const inside = cell.inside ?? [];
+    table.replaceChildren();
+    values.forEach((row, i) => {
+      const tr = h("tr");
+      row.forEach((v, j) => {
+        const td = h(
+          "td",
+          { title: `= ${fmt(cell.products?.[i]?.[j])}` },
+          `${fmt(v)}×${fmt(weights[i]?.[j])}`
+        );
+        Object.assign(td.style, {
+          padding: "2px 6px",
+          border: "1px solid var(--cnnw-border, #ddd)",
+          textAlign: "right",
+          opacity: inside[i]?.[j] === false ? "0.45" : "1"
+        });
+        tr.append(td);
+      });
+      table.append(tr);
+    });
+    total.textContent = cell.row === void 0 ? "" : `output[${cell.row}, ${cell.col}] = sum of these products = ${fmt(cell.total)}`;
+  };
+  d.listen(model, "cell", sync);
+  sync();
+  return wrap;
+}
+function stepper(model, d) {
+  const count = () => Number(model.get("position_max") ?? 0) + 1;
+  const move = (n) => {
+    const c = Math.max(count(), 1);
+    setTrait(model, "position", ((Number(model.get("position") ?? 0) + n) % c + c) % c);
+  };
+  const prev = h("button", { type: "button", class: "cnnw-button", "data-testid": "prev" }, "◀ Previous");
+  const play = h("button", { type: "button", class: "cnnw-button", "data-testid": "play" }, "Play");
+  const next = h("button", { type: "button", class: "cnnw-button", "data-testid": "next" }, "Next ▶");
+  let timer;
+  const pause = () => {
+    if (timer !== void 0) clearInterval(timer);
+    timer = void 0;
+    play.textContent = "Play";
+  };
+  d.dom(prev, "click", () => {
+    pause();
+    move(-1);
+  });
+  d.dom(next, "click", () => {
+    pause();
+    move(1);
+  });
+  d.dom(play, "click", () => {
+    if (timer !== void 0) return pause();
+    play.textContent = "Pause";
+    timer = setInterval(() => move(1), 400);
+  });
+  d.add(pause);
+  return h(
+    "div",
+    { class: "cnnw-buttons" },
+    prev,
+    play,
+    next,
+    slider(model, "position", { label: "Position", min: 0, maxTrait: "position_max" }, d)
+  );
+}
+function render({ model, el }) {
+  const d = new Disposer();
+  const f = frame(model, el, "convolution-explorer", d);
+  f.controls.append(
+    select(model, "source", { label: "Input" }, d),
+    slider(model, "size", { label: "Size", min: 8, max: 64 }, d),
+    select(model, "kernel_name", { label: "Kernel" }, d),
+    slider(model, "kernel_size", { label: "Kernel size", min: 1, max: 7 }, d),
+    slider(model, "stride", { label: "Stride", min: 1, max: 4 }, d),
+    slider(model, "padding", { label: "Padding", min: 0, max: 4 }, d),
+    slider(model, "dilation", { label: "Dilation", min: 1, max: 4 }, d),
+    uploadButton(model, d)
+  );
+  const input = overlaid(imageView(model, "input_view", { alt: "padded input", pixelated: true }, d));
+  const output = overlaid(imageView(model, "view", {
+    alt: "output",
+    pixelated: true,
+    onClick: (x, y) => {
+      const [oh, ow] = dims((model.get("shapes") ?? {}).output);
+      if (oh > 0 && ow > 0) {
+        setTrait(model, "position", Math.min(Math.floor(y * oh), oh - 1) * ow + Math.min(Math.floor(x * ow), ow - 1));
+      }
+    }
+  }, d));
+  const redraw = () => {
+    drawTaps(model, input.layer);
+    drawCell(model, output.layer);
+  };
+  for (const name of ["cell", "shapes", "padding"]) d.listen(model, name, redraw);
+  redraw();
+  const caption = (text) => h("figcaption", { class: "cnnw-caption" }, text);
+  f.body.append(
+    figure(caption("input (padding in blue, the kernel's taps in orange)"), input.wrap),
+    figure(caption("kernel (edit a weight, or pick one above)"), kernelEditor(model, d)),
+    figure(caption("output (click a cell)"), output.wrap)
+  );
+  f.root.append(
+    stepper(model, d),
+    figure(
+      caption("one output cell: input value × weight at each tap"),
+      arithmetic(model, d),
+      textView(model, "equation", d, "cnnw-caption cnnw-mono")
+    ),
+    figure(caption("output size"), textView(model, "formula", d, "cnnw-caption cnnw-mono"))
+  );
+  return () => d.dispose();
+}
+var convolution_explorer_default = { render };
+export {
+  convolution_explorer_default as default,
+  fmt
+};

@@ -1,0 +1,50 @@
+// FeatureVisualizer: layer and channel (or objectives), parameterization, regularisation and
+// steps; Start / Stop; the image animating while it optimises; progress with step and loss; a
+// Save button that downloads the picture.
+import {
+  Disposer, RenderProps, figure, frame, h, imageView, progressBar, select, setTrait, slider,
+  startStop, toBytes, sniffMime,
+} from "../components";
+
+function textInput(model: RenderProps["model"], name: string, label: string, d: Disposer): HTMLElement {
+  const input = h("input", { type: "text", "data-testid": name, "aria-label": label,
+    placeholder: "layer:channel, ..." });
+  const sync = () => { input.value = String(model.get(name) ?? ""); };
+  d.dom(input, "change", () => setTrait(model, name, input.value));
+  d.dom(input, "keydown", (e: KeyboardEvent) => e.stopPropagation());
+  d.listen(model, name, sync);
+  sync();
+  return h("label", { class: "cnnw-field" }, h("span", { class: "cnnw-label" }, label), input);
+}
+
+function render({ model, el }: RenderProps): () => void {
+  const d = new Disposer();
+  const f = frame(model, el, "feature-visualizer", d);
+  const save = h("button", { type: "button", class: "cnnw-button", "data-testid": "save" }, "Save");
+  d.dom(save, "click", () => {
+    const bytes = toBytes(model.get("view"));
+    const mime = sniffMime(bytes);
+    if (!mime) return;
+    const a = h("a", { download: `feature-${model.get("layer")}-${model.get("channel")}.png` });
+    a.href = URL.createObjectURL(new Blob([bytes.slice()], { type: mime }));
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  });
+  const buttons = startStop(model, d);
+  buttons.append(save);
+  f.controls.append(
+    select(model, "layer", { label: "Layer" }, d),
+    slider(model, "channel", { label: "Channel", min: 0, maxTrait: "channel_max" }, d),
+    textInput(model, "objective", "Objectives", d),
+    select(model, "param", { label: "Parameterization" }, d),
+    slider(model, "tv", { label: "TV", min: 0, max: 1, step: 0.01 }, d),
+    slider(model, "l2", { label: "L2", min: 0, max: 1, step: 0.01 }, d),
+    slider(model, "steps", { label: "Steps", min: 1, max: 2048 }, d),
+    buttons,
+  );
+  f.body.append(figure(progressBar(model, d),
+    imageView(model, "view", { alt: "feature visualization" }, d)));
+  return () => d.dispose();
+}
+
+export default { render };

@@ -1,0 +1,82 @@
+"""FeatureVisualizer: run blocks and animates, Stop stops, errors show, the chart follows."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from cnnwidgets.widgets import FeatureVisualizer, WidgetError
+
+
+@pytest.fixture()
+def fv(tiny_cnn, no_thread_leak):
+    w = FeatureVisualizer(tiny_cnn, "relu1", 1, steps=6, size=16)
+    yield w
+    w.close()
+
+
+def test_a_starting_picture_at_construction(fv):
+    assert fv.error == "" and fv.view.startswith(b"\x89PNG")
+    assert fv.channel_max == 3 and not fv.running
+
+
+def test_run_blocks_and_sends_the_final_frame_and_the_chart(fv, tmp_path):
+    start = fv.view
+    fv.run()
+    assert not fv.running and fv.error == ""
+    assert fv.result is not None and fv.result.steps == 6
+    assert len(fv.losses) == 6 and list(fv.chart.marks[0].y) == pytest.approx(fv.losses)
+    assert fv.progress == 1.0 and "done after 6 steps" in fv.status
+    assert fv.view != start
+    path = fv.save(tmp_path / "feature.png")
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_stop_stops_within_a_step_and_leaves_no_thread(tiny_cnn, no_thread_leak):
+    w = FeatureVisualizer(tiny_cnn, "relu1", 0, steps=100000, size=16)
+    seen = threading.Event()
+    w.observe(lambda _: seen.set(), "progress")
+    w.start()
+    assert seen.wait(30)
+    w.stop()
+    assert not w.running and not w.is_alive
+    assert 0 < w.result.steps < 100000 and w.status.startswith("stopped")
+    w.close()
+
+
+def test_parameterizations_regularisers_and_objective_lists(fv):
+    for param in ("pixel", "fft", "decorrelated"):
+        fv.param = param
+        fv.tv, fv.l2 = 0.1, 0.1
+        fv.steps = 2
+        fv.run()
+        assert fv.error == "" and fv.result.steps == 2
+    fv.objective = "relu1:0, conv2:3"
+    fv.run()
+    assert np.asarray(fv.result.images).shape[0] == 2
+
+
+def test_bad_input_shows_an_error_and_the_widget_still_works(fv):
+    fv.channel = 99
+    assert fv.error != ""
+    with pytest.raises(WidgetError):
+        fv.run()
+    assert not fv.running and not fv.is_alive
+    fv.channel = 2
+    assert fv.error == ""
+    fv.param = "wavelets"
+    assert "parameterization" in fv.error
+    fv.param = "fft"
+    fv.run()
+    assert fv.error == "" and fv.result.steps == 6
+
+
+def test_displays_as_a_box_with_the_chart(fv):
+    import ipywidgets
+
+    box = fv.show()
+    assert isinstance(box, ipywidgets.HBox) and box.children == (fv, fv.chart)
+    bundle = fv._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
