@@ -1,0 +1,160 @@
+"""TrainingMonitor: train a model in the background with live loss and accuracy curves."""
+from __future__ import annotations
+
+import io
+import threading
+from typing import Any, Iterator
+
+from traitlets import Float, Int
+
+from ..engines.training import History, TrainEvent, train
+from .base import BackgroundWidget, bundle
+
+
+def _curves_png(history: History | None) -> bytes:
+    """A static picture of the curves (for saved notebooks and ``save()``), via matplotlib."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 2.8), dpi=80)
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    loss_ax.set_title("loss")
+    acc_ax.set_title("accuracy")
+    for ax in (loss_ax, acc_ax):
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    if history is not None and history.batches:
+        steps = [b["step"] for b in history.batches]
+        loss_ax.plot(steps, [b["loss"] for b in history.batches], lw=1, label="train (batch)")
+        acc_ax.plot(steps, [b["accuracy"] for b in history.batches], lw=1, label="train (batch)")
+        val = [e for e in history.epochs if e["val_loss"] is not None]
+        if val:
+            loss_ax.plot([e["step"] for e in val], [e["val_loss"] for e in val], "o-",
+                         label="validation")
+            acc_ax.plot([e["step"] for e in val], [e["val_accuracy"] for e in val], "o-",
+                        label="validation")
+        loss_ax.legend(fontsize=8)
+        acc_ax.legend(fontsize=8)
+        acc_ax.set_ylim(0, 1.02)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+class TrainingMonitor(BackgroundWidget):
+    """Trains ``model`` on ``train_data`` in a background thread and shows the loss and accuracy
+    live (bqplot: each batch, and validation after each epoch), a progress bar, Start and Stop.
+
+    ``TrainingMonitor(model, train_data, val_data=None, epochs=5, lr=3e-3, seed=0, **train_kw)``
+    takes what :func:`cnnwidgets.engines.training.train` takes (``batch_size``, ``optimizer``,
+    ``schedule``, ``weight_decay``, ``device``). ``start()`` returns at once, ``run()`` blocks
+    (scripts, tests, nbval); each start trains ``epochs`` more epochs from the current weights
+    with fresh curves. ``history`` is the last run's :class:`History`; ``view`` is a PNG of the
+    final curves. Display it as the last expression of a cell (or ``.show()``) to get the
+    controls with the charts.
+    """
+
+    _esm = bundle("training_monitor")
+
+    epochs = Int(5, help="epochs per run").tag(sync=True)
+    lr = Float(3e-3, help="peak learning rate").tag(sync=True)
+    epoch = Int(0, help="the epoch running now (from 1)").tag(sync=True)
+    step = Int(0, help="batches done in this run").tag(sync=True)
+    loss = Float(None, allow_none=True, help="last batch loss").tag(sync=True)
+    accuracy = Float(None, allow_none=True, help="last batch accuracy").tag(sync=True)
+    val_accuracy = Float(None, allow_none=True, help="validation accuracy after the last epoch").tag(sync=True)
+
+    def __init__(self, model: Any, train_data: Any, val_data: Any = None, *, epochs: int = 5,
+                 lr: float = 3e-3, seed: int = 0, **train_kwargs: Any):
+        super().__init__(epochs=epochs, lr=lr)
+        self.model, self.train_data, self.val_data = model, train_data, val_data
+        self.seed = seed
+        self.train_kwargs = train_kwargs
+        self.history: History | None = None
+        self._events: list[TrainEvent] = []
+        self._box = None
+        self.status = "ready: press Start (or call run())"
+        self.view = _curves_png(None)
+        self._build_charts()
+
+    # ---- charts (bqplot) ----------------------------------------------------------------------
+    def _build_charts(self) -> None:
+        import bqplot as bq
+
+        def chart(title: str, y_label: str, y_range=None):
+            x, y = bq.LinearScale(), bq.LinearScale(**(y_range or {}))
+            batch = bq.Lines(x=[], y=[], scales={"x": x, "y": y}, colors=["#1976d2"],
+                             stroke_width=1, labels=["train (batch)"], display_legend=True)
+            val = bq.Lines(x=[], y=[], scales={"x": x, "y": y}, colors=["#e65100"],
+                           marker="circle", marker_size=24, labels=["validation"],
+                           display_legend=True)
+            axes = [bq.Axis(scale=x, label="step", grid_lines="dashed"),
+                    bq.Axis(scale=y, orientation="vertical", label=y_label, grid_lines="dashed")]
+            fig = bq.Figure(marks=[batch, val], axes=axes, title=title, legend_location="top-right",
+                            fig_margin={"top": 40, "bottom": 40, "left": 50, "right": 10},
+                            layout={"width": "420px", "height": "260px"})
+            return fig, batch, val
+
+        self.loss_figure, self._loss_line, self._val_loss_line = chart("loss", "cross-entropy")
+        self.accuracy_figure, self._acc_line, self._val_acc_line = chart(
+            "accuracy", "accuracy", {"min": 0.0, "max": 1.0})
+
+    def _publish(self) -> None:
+        # Runs on the worker thread only (see BackgroundWidget.offer): one writer per widget.
+        events = list(self._events)
+        batches = [e for e in events if e.kind == "batch"]
+        epochs = [e for e in events if e.kind == "epoch" and e.val_loss is not None]
+        steps = [e.step for e in batches]
+        with self._loss_line.hold_sync():
+            self._loss_line.x, self._loss_line.y = steps, [e.loss for e in batches]
+        with self._acc_line.hold_sync():
+            self._acc_line.x, self._acc_line.y = steps, [e.accuracy for e in batches]
+        with self._val_loss_line.hold_sync():
+            self._val_loss_line.x = [e.step for e in epochs]
+            self._val_loss_line.y = [e.val_loss for e in epochs]
+        with self._val_acc_line.hold_sync():
+            self._val_acc_line.x = [e.step for e in epochs]
+            self._val_acc_line.y = [e.val_accuracy for e in epochs]
+        if not events:
+            return
+        last = events[-1]
+        self.epoch, self.step = last.epoch, last.step
+        self.progress = last.step / last.total_steps if last.total_steps else 0.0
+        self.loss, self.accuracy = last.loss, last.accuracy
+        if epochs:
+            self.val_accuracy = epochs[-1].val_accuracy
+        val = f" · val accuracy {self.val_accuracy:.3f}" if self.val_accuracy is not None else ""
+        done = " · stopped" if last.stopped else (" · done" if last.kind == "end" else "")
+        self.status = (f"epoch {last.epoch}/{self.epochs} · step {last.step}/{last.total_steps} · "
+                       f"loss {last.loss:.3f} · accuracy {last.accuracy:.3f}{val} · "
+                       f"{last.time:.1f} s{done}")
+
+    # ---- the work -------------------------------------------------------------------------------
+    def _on_event(self, event: TrainEvent) -> None:
+        self._events.append(event)
+        self.offer(self._publish)
+
+    def _work(self, stop: threading.Event) -> Iterator[None]:
+        self._events = []
+        self.val_accuracy = None
+        self.status = "starting..."
+        self.history = train(self.model, self.train_data, self.val_data, epochs=self.epochs,
+                             lr=self.lr, seed=self.seed, callbacks=[self._on_event], stop=stop,
+                             progress=False, **self.train_kwargs)
+        yield self._publish
+
+    def _finished(self, stopped: bool) -> None:
+        self.view = _curves_png(self.history)
+
+    # ---- display ----------------------------------------------------------------------------------
+    def show(self):
+        """The controls (Start, Stop, progress) above the two live charts."""
+        if self._box is None:
+            from ipywidgets import HBox, VBox
+
+            self._box = VBox([self, HBox([self.loss_figure, self.accuracy_figure])])
+        return self._box
+
+    def _repr_mimebundle_(self, **kwargs: Any):
+        # Displayed on its own, the monitor shows as its box, so the charts come with it.
+        return self.show()._repr_mimebundle_(**kwargs)
