@@ -24,3 +24,9 @@ from .engines.spectrum import (ActivationSpectrum, pre_activation_layer,  # noqa
                                pre_activation_layers)
 
 __all__ += ["datasets", "ActivationSpectrum", "pre_activation_layer", "pre_activation_layers"]
+
+from .engines.training import train  # noqa: E402
+from .widgets.convolution import ConvolutionExplorer  # noqa: E402
+from .widgets.training import TrainingMonitor  # noqa: E402
+
+__all__ += ["train", "TrainingMonitor", "ConvolutionExplorer"]
