@@ -14,10 +14,12 @@ __all__ = ["load_model", "load_image", "sample_names", "Model", "LayerNotFoundEr
 from .widgets import FeatureMapViewer  # noqa: E402
 from .widgets import FilterViewer, GradCAMViewer, SaliencyViewer  # noqa: E402
 from .widgets import FeatureVisualizer  # noqa: E402
+from .widgets import SpectrumViewer  # noqa: E402
 
 __all__ += ["FeatureMapViewer"]
 __all__ += ["FilterViewer", "GradCAMViewer", "SaliencyViewer"]
 __all__ += ["FeatureVisualizer"]
+__all__ += ["SpectrumViewer"]
 
 from .data import datasets  # noqa: E402
 from .engines.spectrum import (ActivationSpectrum, pre_activation_layer,  # noqa: E402

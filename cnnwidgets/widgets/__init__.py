@@ -5,7 +5,9 @@ from .feature_visualizer import FeatureVisualizer
 from .filters import FilterViewer
 from .gradcam import GradCAMViewer
 from .saliency import SaliencyViewer
+from .spectrum import SpectrumViewer
 
 __all__ = ["CNNWidget", "BackgroundWidget", "Debouncer", "WidgetError", "bundle",
            "FeatureMapViewer", "FilterViewer",
-           "GradCAMViewer", "SaliencyViewer", "FeatureVisualizer"]
+           "GradCAMViewer", "SaliencyViewer", "FeatureVisualizer",
+           "SpectrumViewer"]

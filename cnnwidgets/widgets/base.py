@@ -241,7 +241,8 @@ class CNNWidget(anywidget.AnyWidget):
         return path
 
     def close(self) -> None:
-        for d in self._debouncers:
+        # getattr: ipywidgets also closes from __del__, after a constructor that failed early
+        for d in getattr(self, "_debouncers", ()):
             d.cancel()
         super().close()
 
@@ -366,5 +367,6 @@ class BackgroundWidget(CNNWidget):
         self.stop()
 
     def close(self) -> None:
-        self.stop()
+        if hasattr(self, "_stop_event"):
+            self.stop()
         super().close()

@@ -1,0 +1,264 @@
+// src/components/model.ts
+var Disposer = class {
+  constructor() {
+    this.fns = [];
+  }
+  add(fn) {
+    this.fns.push(fn);
+  }
+  /** Calls `callback` when trait `name` changes; removed on dispose. */
+  listen(model, name, callback) {
+    const event = `change:${name}`;
+    model.on(event, callback);
+    this.add(() => model.off(event, callback));
+  }
+  /** A DOM listener that is removed on dispose. */
+  dom(target, type, handler) {
+    target.addEventListener(type, handler);
+    this.add(() => target.removeEventListener(type, handler));
+  }
+  dispose() {
+    for (const fn of this.fns.splice(0).reverse()) fn();
+  }
+};
+function setTrait(model, name, value) {
+  model.set(name, value);
+  model.save_changes();
+}
+function action(model, type, extra = {}, buffers) {
+  model.send({ type, ...extra }, void 0, buffers);
+}
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") el.className = v;
+    else el.setAttribute(k, v);
+  }
+  for (const c of children) el.append(c);
+  return el;
+}
+
+// src/components/slider.ts
+function defaultFormat(v) {
+  return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 1 ? 2 : 1);
+}
+function slider(model, name, opts, d) {
+  const testid = opts.testid ?? name;
+  const input = h("input", { type: "range", "data-testid": testid, "aria-label": opts.label });
+  const value = h("output", { class: "cnnw-value", "data-testid": `${testid}-value` });
+  const wrap = h(
+    "label",
+    { class: "cnnw-field cnnw-slider" },
+    h("span", { class: "cnnw-label" }, opts.label),
+    input,
+    value
+  );
+  const format = opts.format ?? defaultFormat;
+  const bounds = () => {
+    input.min = String(opts.minTrait ? model.get(opts.minTrait) : opts.min ?? 0);
+    input.max = String(opts.maxTrait ? model.get(opts.maxTrait) : opts.max ?? 1);
+    input.step = String(opts.step ?? 1);
+  };
+  const sync = () => {
+    const v = Number(model.get(name));
+    input.value = String(v);
+    value.textContent = format(v);
+  };
+  d.dom(input, "input", () => {
+    const v = Number(input.value);
+    value.textContent = format(v);
+    setTrait(model, name, v);
+  });
+  d.dom(input, "keydown", (e) => e.stopPropagation());
+  d.listen(model, name, sync);
+  if (opts.minTrait) d.listen(model, opts.minTrait, () => {
+    bounds();
+    sync();
+  });
+  if (opts.maxTrait) d.listen(model, opts.maxTrait, () => {
+    bounds();
+    sync();
+  });
+  bounds();
+  sync();
+  return wrap;
+}
+
+// src/components/image_view.ts
+function toBytes(data) {
+  if (!data) return new Uint8Array(0);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(0);
+}
+function sniffMime(bytes) {
+  if (bytes.length >= 4 && bytes[0] === 137 && bytes[1] === 80 && bytes[2] === 78 && bytes[3] === 71)
+    return "image/png";
+  if (bytes.length >= 3 && bytes[0] === 255 && bytes[1] === 216 && bytes[2] === 255) return "image/jpeg";
+  return "";
+}
+function imageView(model, name, opts, d) {
+  const img = h("img", {
+    class: "cnnw-image" + (opts.pixelated ? " cnnw-pixelated" : ""),
+    "data-testid": opts.testid ?? name,
+    alt: opts.alt ?? name,
+    draggable: "false"
+  });
+  let url = "";
+  const release = () => {
+    if (url && typeof URL.revokeObjectURL === "function") URL.revokeObjectURL(url);
+    url = "";
+  };
+  const draw = () => {
+    const bytes = toBytes(model.get(name));
+    const mime = sniffMime(bytes);
+    release();
+    if (!mime) {
+      img.removeAttribute("src");
+      img.dataset.empty = "true";
+      return;
+    }
+    url = URL.createObjectURL(new Blob([bytes.slice()], { type: mime }));
+    img.src = url;
+    img.dataset.empty = "false";
+    img.dataset.mime = mime;
+    img.dataset.bytes = String(bytes.length);
+  };
+  if (opts.onClick) {
+    const onClick = opts.onClick;
+    img.classList.add("cnnw-clickable");
+    d.dom(img, "click", (e) => {
+      const r = img.getBoundingClientRect();
+      if (r.width <= 0 || r.height <= 0) return;
+      onClick(
+        Math.min(Math.max((e.clientX - r.left) / r.width, 0), 1),
+        Math.min(Math.max((e.clientY - r.top) / r.height, 0), 1)
+      );
+    });
+  }
+  d.listen(model, name, draw);
+  d.add(release);
+  draw();
+  return img;
+}
+
+// src/components/progress_bar.ts
+function progressBar(model, d, valueTrait = "progress", textTrait = "status") {
+  const bar = h("progress", { "data-testid": valueTrait, max: "1", value: "0" });
+  const text = h("span", { class: "cnnw-status", "data-testid": textTrait });
+  const wrap = h("div", { class: "cnnw-progress" }, bar, text);
+  const sync = () => {
+    const v = Number(model.get(valueTrait) ?? 0);
+    bar.value = Math.min(Math.max(v, 0), 1);
+    text.textContent = String(model.get(textTrait) ?? "");
+  };
+  d.listen(model, valueTrait, sync);
+  d.listen(model, textTrait, sync);
+  sync();
+  return wrap;
+}
+
+// src/components/error_banner.ts
+function errorBanner(model, d) {
+  const text = h("span", { class: "cnnw-error-text" });
+  const close = h("button", {
+    type: "button",
+    class: "cnnw-error-close",
+    "aria-label": "dismiss",
+    "data-testid": "error-dismiss"
+  }, "×");
+  const banner = h("div", { class: "cnnw-error", role: "alert", "data-testid": "error" }, text, close);
+  const sync = () => {
+    const msg = String(model.get("error") ?? "");
+    text.textContent = msg;
+    banner.hidden = msg === "";
+  };
+  d.dom(close, "click", () => setTrait(model, "error", ""));
+  d.listen(model, "error", sync);
+  sync();
+  return banner;
+}
+
+// src/components/buttons.ts
+function button(model, type, label, d, testid = type) {
+  const b = h("button", { type: "button", class: "cnnw-button", "data-testid": testid }, label);
+  d.dom(b, "click", () => action(model, type));
+  return b;
+}
+function startStop(model, d, labels = { start: "Start", stop: "Stop" }) {
+  const start = button(model, "start", labels.start, d);
+  start.classList.add("cnnw-primary");
+  const stop = button(model, "stop", labels.stop, d);
+  const sync = () => {
+    const running = Boolean(model.get("running"));
+    start.disabled = running;
+    stop.disabled = !running;
+  };
+  d.listen(model, "running", sync);
+  sync();
+  return h("div", { class: "cnnw-buttons" }, start, stop);
+}
+
+// src/components/text.ts
+function textView(model, name, d, cls = "cnnw-caption", testid = name) {
+  const el = h("div", { class: cls, "data-testid": testid });
+  const sync = () => {
+    el.textContent = String(model.get(name) ?? "");
+  };
+  d.listen(model, name, sync);
+  sync();
+  return el;
+}
+
+// src/components/layout.ts
+function frame(model, el, kind, d) {
+  const controls = h("div", { class: "cnnw-controls" });
+  const body = h("div", { class: "cnnw-body" });
+  const root = h(
+    "div",
+    { class: `cnnw cnnw-${kind}`, "data-widget": kind },
+    errorBanner(model, d),
+    controls,
+    body
+  );
+  el.append(root);
+  d.add(() => root.remove());
+  return { root, controls, body };
+}
+function figure(caption, ...children) {
+  const f = h("figure", { class: "cnnw-figure" }, ...children);
+  if (caption) f.append(caption);
+  return f;
+}
+
+// src/widgets/spectrum_viewer.ts
+function checkbox(model, name, label, d) {
+  const input = h("input", { type: "checkbox", "data-testid": name, "aria-label": label });
+  const sync = () => {
+    input.checked = Boolean(model.get(name));
+  };
+  d.dom(input, "change", () => setTrait(model, name, input.checked));
+  d.listen(model, name, sync);
+  sync();
+  return h("label", { class: "cnnw-field" }, input, h("span", { class: "cnnw-label" }, label));
+}
+function render({ model, el }) {
+  const d = new Disposer();
+  const f = frame(model, el, "spectrum-viewer", d);
+  f.controls.append(
+    h("span", { class: "cnnw-label" }, "Layer "),
+    textView(model, "layer", d, "cnnw-value"),
+    slider(model, "channel", { label: "Channel", minTrait: "channel_min", maxTrait: "channel_max" }, d),
+    checkbox(model, "optimized", "optimized images", d),
+    startStop(model, d, { start: "Scan", stop: "Stop" })
+  );
+  f.body.append(figure(
+    progressBar(model, d),
+    imageView(model, "view", { alt: "dataset examples" }, d)
+  ));
+  return () => d.dispose();
+}
+var spectrum_viewer_default = { render };
+export {
+  spectrum_viewer_default as default
+};

@@ -1,0 +1,97 @@
+"""SpectrumViewer: dataset examples of a layer's channels, scanned in the background."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Iterator, Sequence
+
+from traitlets import Bool, Int, Unicode
+
+from ..engines.spectrum import ActivationSpectrum
+from ..render.distill import figure_png, spectrum_figure
+from .base import BackgroundWidget, Publisher, bundle
+
+#: seconds between two redraws of the figure while scanning (progress updates more often)
+FIGURE_INTERVAL = 1.0
+
+
+class SpectrumViewer(BackgroundWidget):
+    """Scans a data set in a background thread (progress bar, Stop), collecting for every
+    channel the images that drive it most, least, slightly up and slightly down; then shows the
+    Distill six-column figure of the chosen ``channel`` (browse with the slider).
+
+    ``SpectrumViewer(model, layer, data, channels=None, k=9, batch_size=32, limit=None,
+    optimized=False, autostart=True)``. ``data``: anything
+    :func:`cnnwidgets.data.datasets.iter_batches` reads (a folder, a DataLoader, a Dataset, a
+    list of images, a 4-D tensor). ``optimized``: also render the negative and positive
+    optimized images of the channel (feature visualization, ``optimized_steps`` steps).
+    ``spectrum`` is the engine's :class:`~cnnwidgets.ActivationSpectrum`. For a signed negative
+    side, pass a pre-activation layer (:func:`cnnwidgets.pre_activation_layer`).
+    """
+
+    _esm = bundle("spectrum_viewer")
+
+    layer = Unicode(help="the layer scanned (fixed for a widget)").tag(sync=True)
+    channel = Int(0, help="the channel shown").tag(sync=True)
+    channel_min = Int(0).tag(sync=True)
+    channel_max = Int(0).tag(sync=True)
+    images_seen = Int(0).tag(sync=True)
+    optimized = Bool(False, help="add the negative and positive optimized images").tag(sync=True)
+    optimized_steps = Int(128, min=1).tag(sync=True)
+
+    def __init__(self, model: Any, layer: str, data: Any, channels: Sequence[int] | None = None,
+                 k: int = 9, batch_size: int = 32, limit: int | None = None,
+                 optimized: bool = False, autostart: bool = True, **kwargs: Any):
+        self.model, self.data = model, data
+        self.batch_size, self.limit = batch_size, limit
+        self.spectrum = ActivationSpectrum(model, layer, channels, k=k)
+        tracked = self.spectrum.channels
+        super().__init__(layer=layer, channel=tracked[0], channel_min=min(tracked),
+                         channel_max=max(tracked), optimized=optimized, **kwargs)
+        self._last_figure = float("-inf")
+        self._redraw = self.debounced(self._draw)
+        self.observe(self._on_control, ["channel", "optimized", "optimized_steps"])
+        self.attempt(self._draw)
+        self.status = "ready: press Start to scan"
+        if autostart:
+            self.start()
+
+    def _on_control(self, _change: Any) -> None:
+        if not self.running:        # while scanning, the worker draws the chosen channel
+            self._redraw()
+
+    def _figure(self) -> bytes:
+        opt: Any = False
+        if self.optimized:
+            opt = True
+        fig = spectrum_figure(self.spectrum, self.channel, optimized=opt,
+                              visualize_kwargs={"steps": self.optimized_steps})
+        return figure_png(fig, dpi=100)
+
+    def _draw(self) -> None:
+        self.view = self._figure()
+
+    def _work(self, stop: threading.Event) -> Iterator[Publisher]:
+        total_text = ""
+        for seen, total in self.spectrum.scan_iter(self.data, self.batch_size, stop=stop,
+                                                   limit=self.limit):
+            total_text = f" / {total:,}" if total else ""
+            yield lambda seen=seen, total=total, t=total_text: self._publish(seen, total, t)
+
+    def _publish(self, seen: int, total: int | None, total_text: str) -> None:
+        self.images_seen = self.spectrum.images_seen
+        self.progress = seen / total if total else 0.0
+        self.status = f"scanned {seen:,}{total_text} images"
+        # The figure costs far more than a progress update: redraw it about once a second.
+        if time.monotonic() - self._last_figure >= FIGURE_INTERVAL:
+            self._draw()
+            self._last_figure = time.monotonic()
+
+    def _finished(self, stopped: bool) -> None:
+        self.images_seen = self.spectrum.images_seen
+        self._draw()
+        self._last_figure = float("-inf")
+        if not stopped:
+            self.progress = 1.0
+        self.status = (f"{'stopped' if stopped else 'done'}: "
+                       f"{self.spectrum.images_seen:,} images scanned")

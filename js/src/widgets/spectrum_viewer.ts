@@ -1,0 +1,32 @@
+// SpectrumViewer: Start / Stop of the scan with its progress, a channel slider, the
+// optimized-columns switch, and the six-column figure.
+import {
+  Disposer, RenderProps, figure, frame, h, imageView, progressBar, setTrait, slider, startStop,
+  textView,
+} from "../components";
+
+function checkbox(model: RenderProps["model"], name: string, label: string, d: Disposer): HTMLElement {
+  const input = h("input", { type: "checkbox", "data-testid": name, "aria-label": label });
+  const sync = () => { input.checked = Boolean(model.get(name)); };
+  d.dom(input, "change", () => setTrait(model, name, input.checked));
+  d.listen(model, name, sync);
+  sync();
+  return h("label", { class: "cnnw-field" }, input, h("span", { class: "cnnw-label" }, label));
+}
+
+function render({ model, el }: RenderProps): () => void {
+  const d = new Disposer();
+  const f = frame(model, el, "spectrum-viewer", d);
+  f.controls.append(
+    h("span", { class: "cnnw-label" }, "Layer "),
+    textView(model, "layer", d, "cnnw-value"),
+    slider(model, "channel", { label: "Channel", minTrait: "channel_min", maxTrait: "channel_max" }, d),
+    checkbox(model, "optimized", "optimized images", d),
+    startStop(model, d, { start: "Scan", stop: "Stop" }),
+  );
+  f.body.append(figure(progressBar(model, d),
+    imageView(model, "view", { alt: "dataset examples" }, d)));
+  return () => d.dispose();
+}
+
+export default { render };
