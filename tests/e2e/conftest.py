@@ -21,6 +21,10 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, f"rep_{rep.when}", rep)
+    if rep.when == "call" and rep.failed:
+        # Whatever page the test drove (its own or a module's shared notebook), keep its state.
+        for lab in list(harness.LIVE_LABS):
+            lab.screenshot(f"FAILED-{item.name}"[:80])
 
 
 @pytest.fixture(scope="session")
@@ -36,16 +40,30 @@ def browser():
         yield b
 
 
+def _name(request) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:80]
+
+
+@pytest.fixture(scope="module")
+def module_lab(request, browser, jupyter_server):
+    """One page for a whole test module (a notebook with several widgets, one kernel)."""
+    lab = harness.Lab(browser, jupyter_server, _name(request).removesuffix(".py"))
+    try:
+        yield lab
+    finally:
+        lab.close()
+        jupyter_server.shutdown_kernels()
+
+
 @pytest.fixture()
 def lab(request, browser, jupyter_server):
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:80]
+    name = _name(request)
     lab = harness.Lab(browser, jupyter_server, name)
     try:
         yield lab
     finally:
         rep = getattr(request.node, "rep_call", None)
         if rep is not None and rep.failed:
-            lab.screenshot("FAILED")
             harness.artifact(f"{name}.jupyterlab.log").write_text(jupyter_server.log_tail(20000))
         lab.close()
         jupyter_server.shutdown_kernels()

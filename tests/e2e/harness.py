@@ -78,6 +78,11 @@ class JupyterLab:
         settings.mkdir(parents=True, exist_ok=True)
         # Without this a "Jupyter news?" toast covers the bottom right of the page.
         (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+        nb_settings = self.base / "settings" / "@jupyterlab" / "notebook-extension"
+        nb_settings.mkdir(parents=True, exist_ok=True)
+        # Every cell stays attached to the DOM: a notebook of several widgets is driven and
+        # watched whatever is scrolled into view.
+        (nb_settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
         kernel_dir = self.base / "share" / "jupyter" / "kernels" / "python3"
         kernel_dir.mkdir(parents=True, exist_ok=True)
         (kernel_dir / "kernel.json").write_text(json.dumps({
@@ -219,10 +224,14 @@ def artifact(name: str) -> Path:
 # A notebook in the page
 
 
+LIVE_LABS: list["Lab"] = []
+
+
 class Lab:
     """One browser page on the server: opens notebooks, runs them, finds widgets."""
 
     def __init__(self, browser, server: JupyterLab, name: str):
+        LIVE_LABS.append(self)
         self.server = server
         self.name = name
         self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -235,6 +244,8 @@ class Lab:
         self.shots = 0
 
     def close(self) -> None:
+        with contextlib.suppress(ValueError):
+            LIVE_LABS.remove(self)
         with contextlib.suppress(Exception):
             artifact(f"{self.name}.console.log").write_text("\n".join(self.console))
         with contextlib.suppress(Exception):
@@ -267,6 +278,7 @@ class Lab:
         self.wait_kernel_ready()
         if run:
             self.run_all()
+            self.wait_executed()
 
     def panel(self):
         return self.page.locator(".jp-NotebookPanel:visible").first
@@ -295,6 +307,27 @@ class Lab:
         self.page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         self.page.locator(".lm-Menu-itemLabel").filter(
             has_text="Run All Cells").first.click()
+
+    def wait_executed(self, timeout: float = 300) -> None:
+        """Waits until every code cell has run (a number in its prompt) and the kernel is idle,
+        so that timings are not taken while the kernel is still busy with later cells."""
+        deadline = time.time() + seconds(timeout)
+        state = None
+        while time.time() < deadline:
+            state = self.page.evaluate("""() => {
+                const p = [...document.querySelectorAll('.jp-NotebookPanel')]
+                    .find(e => e.offsetParent !== null);
+                if (!p) return null;
+                const prompts = [...p.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+                    .map(e => e.textContent.trim());
+                const ind = p.querySelector('.jp-Notebook-ExecutionIndicator');
+                return {prompts, status: ind ? ind.getAttribute('data-status') : null};
+            }""")
+            if state and state["prompts"] and state["status"] == "idle" and all(
+                    any(ch.isdigit() for ch in t) for t in state["prompts"]):
+                return
+            time.sleep(0.5)
+        self.fail(f"the notebook did not finish running within {timeout} s: {state}")
 
     def cells(self):
         return self.panel().locator(".jp-Cell")
@@ -354,6 +387,9 @@ class Widget:
         self.view = root.locator('[data-testid="view"]').first
 
     def screenshot(self, label: str) -> Path:
+        kind = self.root.locator("[data-widget]").first
+        if kind.count():
+            label = f"{kind.get_attribute('data-widget')}-{label}"
         return self.lab.screenshot(label, self.root)
 
     def control(self, testid: str):
