@@ -15,11 +15,13 @@ from .widgets import FeatureMapViewer  # noqa: E402
 from .widgets import FilterViewer, GradCAMViewer, SaliencyViewer  # noqa: E402
 from .widgets import FeatureVisualizer  # noqa: E402
 from .widgets import SpectrumViewer  # noqa: E402
+from .widgets import Explorer  # noqa: E402
 
 __all__ += ["FeatureMapViewer"]
 __all__ += ["FilterViewer", "GradCAMViewer", "SaliencyViewer"]
 __all__ += ["FeatureVisualizer"]
 __all__ += ["SpectrumViewer"]
+__all__ += ["Explorer"]
 
 from .data import datasets  # noqa: E402
 from .engines.spectrum import (ActivationSpectrum, pre_activation_layer,  # noqa: E402

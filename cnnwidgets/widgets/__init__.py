@@ -1,5 +1,6 @@
 """The widgets: thin anywidget classes that turn control traits into engine calls and pictures."""
 from .base import BackgroundWidget, CNNWidget, Debouncer, WidgetError, bundle
+from .explorer import Explorer
 from .feature_maps import FeatureMapViewer
 from .feature_visualizer import FeatureVisualizer
 from .filters import FilterViewer
@@ -10,4 +11,4 @@ from .spectrum import SpectrumViewer
 __all__ = ["CNNWidget", "BackgroundWidget", "Debouncer", "WidgetError", "bundle",
            "FeatureMapViewer", "FilterViewer",
            "GradCAMViewer", "SaliencyViewer", "FeatureVisualizer",
-           "SpectrumViewer"]
+           "SpectrumViewer", "Explorer"]

@@ -1,0 +1,88 @@
+"""Explorer: one dashboard of the image views, with a shared layer picker and image upload."""
+from __future__ import annotations
+
+from typing import Any
+
+from traitlets import List, Unicode, link
+
+from ..data.images import load_image
+from ..render import to_jpeg
+from .base import CNNWidget, bundle
+from .feature_maps import FeatureMapViewer
+from .gradcam import GradCAMViewer
+from .saliency import SaliencyViewer
+
+TOP_K = 5
+
+
+class Explorer(CNNWidget):
+    """The photo with the model's top predictions, a shared layer picker and an image upload
+    (file picker or drag and drop; a non-image shows an error and keeps the last image), over
+    a :class:`GradCAMViewer`, a :class:`SaliencyViewer` and a :class:`FeatureMapViewer` of the
+    same image. The layer picker drives the CAM and the feature maps.
+
+    ``Explorer(model, image, layer=None)``; the parts are ``gradcam``, ``saliency`` and
+    ``feature_maps``. The widget is the dashboard's header; it displays as ``show()``, the
+    whole dashboard.
+    """
+
+    _esm = bundle("explorer")
+
+    layer = Unicode(help="the layer shared by the CAM and the feature maps").tag(sync=True)
+    layer_options = List(Unicode()).tag(sync=True)
+    predictions = Unicode("", help="the top predictions, one per line").tag(sync=True)
+
+    def __init__(self, model: Any, image: Any, layer: str | None = None, **kwargs: Any):
+        self.model = model
+        self.image = load_image(image)
+        layer = layer or model.default_cam_layer
+        super().__init__(layer=layer, layer_options=model.spatial_layers, **kwargs)
+        self.gradcam = GradCAMViewer(model, self.image, layer=layer)
+        self.saliency = SaliencyViewer(model, self.image)
+        self.feature_maps = FeatureMapViewer(model, self.image, layer=layer)
+        self.parts = [self.gradcam, self.saliency, self.feature_maps]
+        self._links = [link((self, "layer"), (self.gradcam, "layer")),
+                       link((self, "layer"), (self.feature_maps, "layer"))]
+        self._box = None
+        self.attempt(self._describe)
+
+    def _use_image(self, image: Any) -> None:
+        image = load_image(image)
+        self.image = image
+        self._describe()
+        failed = [type(p).__name__ for p in self.parts if not p.set_image(image)]
+        if failed:
+            raise RuntimeError(f"the new image could not be shown in {', '.join(failed)}; "
+                               "see the message there")
+
+    def _describe(self) -> None:
+        self.view = to_jpeg(self.model.to_display(self.image))
+        top = self.model.predict(self.image, k=TOP_K)
+        self.predictions = "\n".join(f"{p:6.1%}  {label}" for _, label, p in top)
+
+    def flush(self) -> "Explorer":
+        super().flush()
+        for p in self.parts:
+            p.flush()
+        return self
+
+    def show(self):
+        """The whole dashboard: this header, the CAM and saliency side by side, the maps."""
+        if self._box is None:
+            import ipywidgets
+
+            self._box = ipywidgets.VBox([self, ipywidgets.HBox([self.gradcam, self.saliency]),
+                                         self.feature_maps])
+        return self._box
+
+    def _repr_mimebundle_(self, **kwargs: Any):
+        return self.show()._repr_mimebundle_(**kwargs)
+
+    def close(self) -> None:
+        for lk in getattr(self, "_links", ()):
+            lk.unlink()
+        for p in getattr(self, "parts", ()):
+            p.close()
+        if getattr(self, "_box", None) is not None:
+            self._box.close()
+        super().close()
