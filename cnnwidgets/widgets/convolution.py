@@ -111,10 +111,10 @@ class ConvolutionExplorer(CNNWidget):
             self._quietly(source=image)
             self._load_source(compute)
         else:
-            self.set_image(image, compute)
+            self._use_image(image, compute)
 
-    def set_image(self, image: Any, compute: bool = True) -> None:
-        """Use another picture (path, PIL, array...) or a 2-D grid of numbers."""
+    def _use_image(self, image: Any, compute: bool = True) -> None:
+        # set_image() and uploads land here: a picture (path, PIL, array...) or a 2-D grid.
         grid = conv.image_grid(image, self.size)   # a bad image raises here, the old one stays
         self._custom_image = image
         options = self.source_options if "custom" in self.source_options else \

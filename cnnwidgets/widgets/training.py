@@ -89,7 +89,7 @@ class TrainingMonitor(BackgroundWidget):
                            marker="circle", marker_size=24, labels=["validation"],
                            display_legend=True)
             axes = [bq.Axis(scale=x, label="step", grid_lines="dashed"),
-                    bq.Axis(scale=y, orientation="vertical", label=y_label, grid_lines="dashed")]
+                    bq.Axis(scale=y, side="left", label=y_label, grid_lines="dashed")]
             fig = bq.Figure(marks=[batch, val], axes=axes, title=title, legend_location="top-right",
                             fig_margin={"top": 40, "bottom": 40, "left": 50, "right": 10},
                             layout={"width": "420px", "height": "260px"})
