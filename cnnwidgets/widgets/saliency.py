@@ -5,7 +5,6 @@ from typing import Any
 
 from traitlets import Float, Int, List, Unicode
 
-from ..engines import saliency as engine
 from ..engines.attribution import Attribution
 from .attribution import AttributionViewer
 from .base import bundle
@@ -46,5 +45,7 @@ class SaliencyViewer(AttributionViewer):
         return {}
 
     def _attribute(self, target: int) -> Attribution:
+        from ..engines import saliency as engine
+
         return engine.saliency(self.model, self.image, target=target, method=self.method,
                                **self._params())

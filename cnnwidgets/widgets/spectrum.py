@@ -8,7 +8,6 @@ from typing import Any, Iterator, Sequence
 from traitlets import Bool, Int, Unicode
 
 from ..engines.spectrum import ActivationSpectrum
-from ..render.distill import figure_png, spectrum_figure
 from .base import BackgroundWidget, Publisher, bundle
 
 #: seconds between two redraws of the figure while scanning (progress updates more often)
@@ -61,6 +60,8 @@ class SpectrumViewer(BackgroundWidget):
             self._redraw()
 
     def _figure(self) -> bytes:
+        from ..render.distill import figure_png, spectrum_figure
+
         opt: Any = False
         if self.optimized:
             opt = True
