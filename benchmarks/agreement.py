@@ -32,12 +32,12 @@ class Agreement:
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
     a = np.asarray(a, dtype=np.float64).ravel()
     b = np.asarray(b, dtype=np.float64).ravel()
-    a, b = a - a.mean(), b - b.mean()
-    den = np.sqrt((a * a).sum() * (b * b).sum())
+    da, db = a - a.mean(), b - b.mean()
+    den = np.sqrt((da * da).sum() * (db * db).sum())
     if den == 0:
-        # Two constant maps agree only when they are equal.
+        # Correlation is undefined for a constant map: two agree only when they are equal.
         return 1.0 if np.allclose(a, b) else 0.0
-    return float((a * b).sum() / den)
+    return float((da * db).sum() / den)
 
 
 def compare(ours, peer, *, min_corr: float = MIN_CORR, rtol: float = 1e-4, atol: float = 1e-6,

@@ -3,8 +3,9 @@
 Captum is called the way its tutorials call it (``Saliency``, ``NoiseTunnel(Saliency)``,
 ``IntegratedGradients`` on the model), with the settings translated to ours: signed gradients
 (``abs=False``), the same absolute noise level, the same baseline and the same quadrature rule.
-SmoothGrad is compared on the same noise samples: both draw them from torch's global generator
-in the same order and shape, so seeding it before each call gives identical draws.
+SmoothGrad is compared on the same noise samples: Captum draws them from torch's global
+generator, ours from a private one seeded with ``seed``; on the CPU both give the same normal
+draws in the same order and shape for the same seed, so the two see identical noisy copies.
 """
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ def peer_saliency(model, x, target: int, method: str, p: dict) -> torch.Tensor:
 def ours_saliency(model, x, target: int, method: str, p: dict):
     kwargs = {k: v for k, v in p.items() if k in ("n_samples", "noise", "steps", "batch_size")}
     if method == "smoothgrad":
-        torch.manual_seed(SEED)
+        kwargs["seed"] = SEED   # our private generator, seeded as Captum's global one is
+    if method == "integrated_gradients":
+        kwargs.update(baseline="zeros", integration=p["captum_method"])
     return engine("saliency")(model, x, target=target, method=method, **kwargs)
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import torch
 
 from . import floors
+from .agreement import Agreement, compare
 from .common import Settings, engine
 from .inputs import random_images
 from .profiling import top_ops
@@ -19,6 +21,26 @@ from .report import Row, Target, fmt_ratio, fmt_time
 from .timing import PeakMemory, time_interleaved
 
 MB = 2 ** 20
+
+
+def scan_agreement(tracker, model, layer: str, channels, batches) -> Agreement:
+    """The tracker's max and min columns against a brute-force top-k over the bare forward's
+    activations of the same images: values to float tolerance, and the same images."""
+    acts = torch.cat([floors.forward_until(model, layer, b) for b in batches])[:, channels]
+    flat = acts.flatten(2)
+    ours_v, ref_v, same_ids = [], [], True
+    for i, c in enumerate(channels):
+        ex = tracker.examples(c)
+        for col, values, largest in (("max", flat[:, i].amax(1), True), ("min", flat[:, i].amin(1), False)):
+            k = len(ex[col])
+            top = values.topk(min(tracker.k, len(values)), largest=largest)
+            ref_v.append(top.values.cpu().numpy()[:k])
+            ours_v.append(np.array([e.value for e in ex[col]]))
+            same_ids &= [e.image_id for e in ex[col]] == top.indices.cpu().tolist()[:k] and k == len(top.values)
+    a = compare(np.concatenate(ours_v), np.concatenate(ref_v), rtol=1e-4, atol=1e-5,
+                how="max/min columns vs brute-force top-k" + ("" if same_ids else ", DIFFERENT IMAGES"))
+    a.ok = a.ok and same_ids
+    return a
 
 
 def overhead_row(model, layer: str, channels, k: int, n_images: int, batch: int, size: int,
@@ -31,13 +53,14 @@ def overhead_row(model, layer: str, channels, k: int, n_images: int, batch: int,
         return row
     x = random_images(model, n_images, size)
     batches = list(x.split(batch))
+    fresh = Spectrum(model, layer, channels, k=k)
+    for b in batches:
+        fresh.update(b)
+    row.agreement = scan_agreement(fresh, model, layer, channels, batches)
     t0 = time.perf_counter()
     tracker = Spectrum(model, layer, channels, k=k)
     setup = time.perf_counter() - t0
     if s.quick:
-        for b in batches:
-            tracker.update(b)
-        row.note = f"scanned {tracker.images_seen} images"
         return row
     # One tracker for all rounds: after the first round its columns are full, which is the
     # steady state of a long scan.

@@ -1,0 +1,181 @@
+"""The benchmark runner's quick mode and its agreement checks (never its timings).
+
+Every agreement check is run twice: on a case that must agree, and on one that must not
+(another target class, other noise, other images), so that a check that always passes fails
+here.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks import cam_vs_grad_cam, saliency_vs_captum, spectrum_overhead
+from benchmarks.agreement import compare, compare_each, pearson
+from benchmarks.common import Settings, engine
+from benchmarks.inputs import photo_batch, top_classes
+from benchmarks.report import Row, Target, markdown, summary
+from benchmarks.runner import Plan, main, run
+from benchmarks.timing import PeakMemory, time_interleaved
+
+needs_cam = pytest.mark.skipif(engine("cam") is None, reason="cw.cam has not landed")
+needs_saliency = pytest.mark.skipif(engine("saliency") is None, reason="cw.saliency has not landed")
+needs_spectrum = pytest.mark.skipif(engine("ActivationSpectrum") is None,
+                                    reason="cw.ActivationSpectrum has not landed")
+
+
+# ---- the comparison primitives ----------------------------------------------------------------
+def test_compare_accepts_equal_and_rescaled_maps_only_by_the_right_criterion():
+    rng = np.random.default_rng(0)
+    a = rng.random((8, 8))
+    assert compare(a, a.copy()).ok
+    assert compare(a + 1e-9, a).ok
+    # Same shape, other scale: correlated, so it agrees by correlation, not by tolerance.
+    scaled = compare(3 * a, a)
+    assert scaled.ok and scaled.corr > 0.999 and scaled.max_diff > 1
+    assert not compare(a, rng.random((8, 8))).ok
+    assert not compare(a, a[::-1]).ok
+
+
+def test_compare_rejects_nan_and_shape_mismatch():
+    a = np.ones((4, 4))
+    b = a.copy()
+    b[0, 0] = np.nan
+    assert not compare(b, a).ok
+    with pytest.raises(ValueError):
+        compare(a, np.ones((4, 5)))
+
+
+def test_compare_each_reports_the_worst_image():
+    rng = np.random.default_rng(1)
+    good = [rng.random((5, 5)) for _ in range(3)]
+    bad = list(good)
+    bad[1] = rng.random((5, 5))
+    assert compare_each(good, [g.copy() for g in good]).ok
+    assert not compare_each(bad, good).ok
+
+
+def test_pearson_of_constant_maps():
+    assert pearson(np.ones(4), np.ones(4)) == 1.0
+    assert pearson(np.ones(4), np.zeros(4)) == 0.0
+
+
+# ---- timing and memory harness -------------------------------------------------------------------
+def test_time_interleaved_rotates_the_order_and_pairs_rounds():
+    calls = []
+    fns = {n: (lambda n=n: calls.append(n)) for n in "abc"}
+    t = time_interleaved(fns, warmup=1, min_rounds=3, max_rounds=3, budget_s=0)
+    assert t.rounds == 3
+    timed = calls[3:]
+    assert timed == list("abc") + list("bca") + list("cab")
+    assert all(len(t[n].samples) == 3 for n in "abc")
+
+
+def test_ratio_is_the_median_of_per_round_ratios():
+    from benchmarks.timing import Timing, Timings
+
+    t = Timings({"a": Timing([1.0, 2.0, 10.0]), "b": Timing([2.0, 4.0, 5.0])}, 3)
+    assert t.ratio("a", "b") == 0.5      # rounds: 0.5, 0.5, 2.0
+    assert t.median("a") == 2.0
+
+
+def test_peak_memory_sees_an_allocation_inside_the_block():
+    with PeakMemory("cpu") as mem:
+        big = torch.ones(64 * 2 ** 20 // 4)   # 64 MB, written so the pages are resident
+        time.sleep(0.05)
+        del big
+    assert mem.peak_bytes >= 48 * 2 ** 20
+    with PeakMemory("cpu") as idle:
+        time.sleep(0.02)
+    assert idle.peak_bytes < 16 * 2 ** 20
+
+
+def test_markdown_table_and_summary_flag_misses_and_disagreements():
+    ok = Row("Grad-CAM", "m", "batch 1", "peer", ours=0.1, peer=0.5, ratio=0.2,
+             agreement=compare(np.eye(3), np.eye(3)), targets=[Target("ours/peer <= 0.4", 0.2, 0.4)])
+    bad = Row("Grad-CAM++", "m", "batch 1", "peer", ours=0.5, peer=0.5, ratio=1.0,
+              agreement=compare(np.eye(3), np.eye(3)[::-1]),
+              targets=[Target("ours/peer <= 0.4", 1.0, 0.4)])
+    table = markdown([ok, bad])
+    assert table.count("\n") == 3 and "100 ms" in table and "MISSED" in table
+    text = summary([ok, bad])
+    assert "met: 1, missed: 1" in text and "DISAGREE  Grad-CAM++" in text
+
+
+# ---- agreement of each comparison on real models ------------------------------------------------
+@pytest.fixture(scope="module")
+def lite0_batch(lite0):
+    x = photo_batch(lite0, 2)
+    return lite0, x, top_classes(lite0, x)
+
+
+@needs_cam
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++"])
+def test_cam_agrees_with_pytorch_grad_cam_and_the_check_catches_another_class(lite0_batch, method):
+    m, x, targets = lite0_batch
+    layer = m.default_cam_layer
+    assert cam_vs_grad_cam.agreement(m, x, targets, layer, method).ok
+    other = [(t + 500) % 1000 for t in targets]
+    assert not cam_vs_grad_cam.agreement(m, x, targets, layer, method, peer_targets=other).ok
+
+
+@needs_cam
+def test_scorecam_agreement_catches_another_layer_s_map(lite0_batch):
+    m, x, targets = lite0_batch
+    x1, t1 = x[:1], targets[:1]
+    assert cam_vs_grad_cam.agreement(m, x1, t1, "_blocks.2", "scorecam").ok
+    assert not cam_vs_grad_cam.agreement(m, x1, t1, "_blocks.2", "scorecam",
+                                         peer_targets=[(t1[0] + 500) % 1000]).ok
+
+
+@needs_saliency
+@pytest.mark.parametrize("method,params", [
+    ("gradient", {}),
+    ("smoothgrad", {"n_samples": 3, "noise": 0.15}),
+    ("integrated_gradients", {"steps": 6, "captum_method": "riemann_trapezoid"}),
+])
+def test_saliency_agrees_with_captum_and_the_check_catches_another_class(lite0_batch, method, params):
+    m, x, targets = lite0_batch
+    x1, t = x[:1], targets[0]
+    assert saliency_vs_captum.agreement(m, x1, t, method, params).ok
+    assert not saliency_vs_captum.agreement(m, x1, t, method, params, peer_target=(t + 500) % 1000).ok
+
+
+@needs_spectrum
+def test_spectrum_agreement_catches_a_scan_of_other_images(lite0):
+    layer, channels = "_blocks.15._bn2", [0, 1, 2]
+    x = spectrum_overhead.random_images(lite0, 6, 64)
+    batches = list(x.split(3))
+    Spectrum = engine("ActivationSpectrum")
+    right = Spectrum(lite0, layer, channels, k=4)
+    for b in batches:
+        right.update(b)
+    assert spectrum_overhead.scan_agreement(right, lite0, layer, channels, batches).ok
+    wrong = Spectrum(lite0, layer, channels, k=4)
+    for b in reversed(batches):   # same images, other ids: the check must see it
+        wrong.update(b)
+    assert not spectrum_overhead.scan_agreement(wrong, lite0, layer, channels, batches).ok
+
+
+# ---- the quick mode end to end --------------------------------------------------------------------
+def test_quick_mode_runs_every_comparison_and_all_agree(capsys):
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    rows = run(Plan.quick(), Settings(quick=True))
+    names = {r.comparison for r in rows}
+    assert {"Grad-CAM", "Grad-CAM++", "Score-CAM", "Gradient", "SmoothGrad",
+            "Integrated Gradients", "Spectrum scan overhead"} <= names
+    assert not [r for r in rows if r.note.startswith("ERROR")]
+    for r in rows:
+        landed = r.agreement is not None
+        assert landed or "not available" in r.note, r
+        assert r.ok, f"{r.comparison}: {r.agreement}"
+    # quick mode measures no time
+    assert all(np.isnan(r.ours) for r in rows)
+
+
+def test_main_rejects_unknown_parts():
+    with pytest.raises(SystemExit):
+        main(["--quick", "--only", "nonsense"])
