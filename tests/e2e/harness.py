@@ -520,16 +520,18 @@ class Widget:
         target.set_input_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
 
     def error_text(self) -> str:
-        err = self.root.locator('[data-testid="error"]')
+        """The visible error banner's message ("" when none is shown)."""
+        err = self.root.locator('[data-testid="error"]:visible')
         if not err.count():
             return ""
-        return " ".join(t.strip() for t in err.all_inner_texts()).strip()
+        text = " ".join(t.strip() for t in err.all_inner_texts()).strip()
+        return text.removesuffix("\u00d7").strip()  # the banner's close button
 
     def wait_error(self, timeout: float = 60) -> str:
         deadline = time.time() + seconds(timeout)
         while time.time() < deadline:
             text = self.error_text()
-            if text and self.root.locator('[data-testid="error"]:visible').count():
+            if text:
                 return text
             time.sleep(0.3)
         self.lab.fail(f"no visible error message within {timeout} s")
