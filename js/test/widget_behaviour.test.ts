@@ -1,0 +1,106 @@
+// Widget-specific wiring: clicks on grids choose items, method parameters show only for their
+// method, uploads and Start/Stop reach the kernel.
+import { describe, expect, it } from "vitest";
+import { FakeModel, PNG } from "./fake_model";
+import featureMaps from "../src/widgets/feature_map_viewer";
+import filters from "../src/widgets/filter_viewer";
+import saliency from "../src/widgets/saliency_viewer";
+import visualizer from "../src/widgets/feature_visualizer";
+import explorer from "../src/widgets/explorer";
+
+const png = () => new DataView(PNG.buffer);
+
+function clickAt(img: HTMLElement, x: number, y: number) {
+  img.getBoundingClientRect = () => ({ left: 0, top: 0, width: 100, height: 100 }) as DOMRect;
+  img.dispatchEvent(new MouseEvent("click", { clientX: x, clientY: y }));
+}
+
+describe("FeatureMapViewer", () => {
+  it("a click on a tile enlarges that channel", () => {
+    const model = new FakeModel({
+      view: png(), photo: png(), detail: png(), layer: "a", layer_options: ["a"], order: "activation",
+      colormap: "viridis", colormap_options: ["viridis"], channel: 0, channel_max: 3, caption: "",
+      grid_layout: { ncols: 2, nrows: 2, channels: [3, 1, 0, 2] },
+    });
+    const el = document.createElement("div");
+    const cleanup = featureMaps.render({ model, el });
+    clickAt(el.querySelector("[data-testid=view]") as HTMLElement, 75, 25);
+    expect(model.get("channel")).toBe(1);
+    for (const id of ["layer", "order", "colormap", "channel", "upload", "photo", "detail"])
+      expect(el.querySelector(`[data-testid=${id}]`), id).not.toBeNull();
+    cleanup();
+  });
+});
+
+describe("FilterViewer", () => {
+  it("a click on a filter chooses it", () => {
+    const model = new FakeModel({
+      view: png(), detail: png(), layer: "c", layer_options: ["c"], mode: "auto",
+      mode_options: [["auto", "auto"]], filter: 0, filter_max: 8, weights: "", caption: "",
+      grid_layout: { ncols: 3, nrows: 3, channels: [0, 1, 2, 3, 4, 5, 6, 7, 8] },
+    });
+    const el = document.createElement("div");
+    const cleanup = filters.render({ model, el });
+    clickAt(el.querySelector("[data-testid=view]") as HTMLElement, 50, 90);
+    expect(model.get("filter")).toBe(7);
+    cleanup();
+  });
+});
+
+describe("SaliencyViewer", () => {
+  it("shows a method's parameters only for that method", () => {
+    const model = new FakeModel({
+      view: png(), photo: png(), method: "gradient", method_options: [["gradient", "gradient"]],
+      target: 1, target_options: [["cat (90%)", 1]], compare_target: -1,
+      compare_target_options: [["none", -1]], n_samples: 25, noise: 0.15, steps: 50, alpha: 0.5,
+    });
+    const el = document.createElement("div");
+    const cleanup = saliency.render({ model, el });
+    const samples = el.querySelector("[data-testid=n_samples]")!.closest(".cnnw-controls") as HTMLElement;
+    const steps = el.querySelector("[data-testid=steps]")!.closest(".cnnw-controls") as HTMLElement;
+    expect(samples.hidden && steps.hidden).toBe(true);
+    model.kernelSet("method", "smoothgrad");
+    expect(samples.hidden).toBe(false);
+    model.kernelSet("method", "integrated_gradients");
+    expect(steps.hidden).toBe(false);
+    expect(samples.hidden).toBe(true);
+    cleanup();
+  });
+});
+
+describe("FeatureVisualizer", () => {
+  it("Start and Stop send actions; objectives edit the trait", () => {
+    const model = new FakeModel({
+      view: png(), layer: "a", layer_options: ["a"], channel: 0, channel_max: 3, objective: "",
+      param: "fft", param_options: [["FFT", "fft"]], tv: 0, l2: 0, steps: 64, running: false,
+      progress: 0, status: "",
+    });
+    const el = document.createElement("div");
+    const cleanup = visualizer.render({ model, el });
+    (el.querySelector("[data-testid=start]") as HTMLButtonElement).click();
+    expect(model.sent.at(-1)!.content).toEqual({ type: "start" });
+    const obj = el.querySelector("[data-testid=objective]") as HTMLInputElement;
+    obj.value = "a:1, a:2";
+    obj.dispatchEvent(new Event("change"));
+    expect(model.get("objective")).toBe("a:1, a:2");
+    expect(el.querySelector("[data-testid=save]")).not.toBeNull();
+    cleanup();
+  });
+});
+
+describe("Explorer", () => {
+  it("takes a dropped file", async () => {
+    const model = new FakeModel({ view: png(), layer: "a", layer_options: ["a"], predictions: "" });
+    const el = document.createElement("div");
+    const cleanup = explorer.render({ model, el });
+    const root = el.querySelector("[data-dropzone]") as HTMLElement;
+    const file = new File([PNG], "cat.png", { type: "image/png" });
+    const drop = new Event("drop") as any;
+    drop.dataTransfer = { files: [file] };
+    drop.preventDefault = () => {};
+    root.dispatchEvent(drop);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(model.sent[0].content).toMatchObject({ type: "upload", name: "cat.png" });
+    cleanup();
+  });
+});
