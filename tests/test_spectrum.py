@@ -239,15 +239,20 @@ def test_crops_are_the_input_pixels_around_the_position(tiny_cnn):
     s = ActivationSpectrum(tiny_cnn, LAYER, None, k=3).update(x)
     box, centre, stride = receptive_field(tiny_cnn, LAYER)
     assert box == (6, 6, 11, 11) and centre == (8, 8) and stride == (1.0, 1.0)  # 3x3 then 3x3
+    # the tracker's default box is the effective field: inside the theoretical one
+    (y0, x0, y1, x1), _, _ = s.receptive_field
+    assert 6 <= y0 < y1 <= 11 and 6 <= x0 < x1 <= 11
+    side = y1 - y0
     shown = (tiny_cnn.denormalize(x).clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1)
     for ch in range(6):
         for col in s.examples(ch).values():
             for e in col:
                 r, c = e.position
                 y0, x0, y1, x1 = e.box
-                assert (y1 - y0, x1 - x0) == (5, 5)
-                # the box is centred on the position unless it had to move inside the image
-                assert y0 == min(max(r - 2, 0), 11) and x0 == min(max(c - 2, 0), 11)
+                assert (y1 - y0, x1 - x0) == (side, side)
+                # the box moves with the position unless it had to move inside the image
+                assert y0 == min(max(r - 8 + s.receptive_field[0][0], 0), 16 - side)
+                assert x0 == min(max(c - 8 + s.receptive_field[0][1], 0), 16 - side)
                 np.testing.assert_array_equal(e.crop, shown[e.image_id, y0:y1, x0:x1].numpy())
 
 

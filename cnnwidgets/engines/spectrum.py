@@ -144,39 +144,61 @@ def pre_activation_layer(model, layer: str) -> str:
 
 
 # ---- receptive field ---------------------------------------------------------------------------
-def receptive_field(model, layer: str) -> tuple[tuple[int, int, int, int], tuple[int, int],
-                                                 tuple[float, float]]:
+def _central_interval(weights: torch.Tensor, mass: float) -> tuple[int, int]:
+    """Smallest index range [lo, hi) outside of which at most (1 - mass) / 2 of the total
+    weight lies on each side."""
+    c = weights.cumsum(0)
+    total = float(c[-1])
+    tail = (1 - mass) / 2 * total
+    lo = int(torch.searchsorted(c, torch.tensor(tail, dtype=c.dtype), right=True))
+    hi = int(torch.searchsorted(c, torch.tensor(total - tail, dtype=c.dtype))) + 1
+    return min(lo, hi - 1), min(hi, len(weights))
+
+
+def receptive_field(model, layer: str, mass: float | None = None
+                    ) -> tuple[tuple[int, int, int, int], tuple[int, int], tuple[float, float]]:
     """The input box that one position of ``layer`` sees, probed by one backward pass.
 
-    Returns ``(box, position, stride)``: ``box`` = (y0, x0, y1, x1) (end exclusive) of input
-    pixels with a nonzero gradient for the centre ``position`` (row, col) of the layer's map,
-    summed over channels and two random inputs (so a ReLU that is off for one input does not
-    shrink it), and ``stride`` = input size / map size, to move the box to other positions.
+    Returns ``(box, position, stride)``: ``box`` = (y0, x0, y1, x1) (end exclusive) for the
+    centre ``position`` (row, col) of the layer's map, and ``stride`` = input size / map size,
+    to move the box to other positions. ``mass=None``: the theoretical receptive field, every
+    input pixel with a nonzero gradient (summed over channels and four random inputs, so that
+    a ReLU that is off for one input does not shrink it). ``mass=0.9``: the effective receptive
+    field (Luo et al. 2016), the central rows and columns that hold 90 % of the gradient
+    magnitude, made square; deep layers see the whole image in theory but mostly the middle.
     """
     m = as_model(model)
     m.check_layer(layer)
     shape = m.layer_info[layer].shape
     if len(shape) != 3:
         raise ValueError(f"layer {layer!r} has output shape {shape}, not a (C, H, W) map")
+    if mass is not None and not 0 < mass <= 1:
+        raise ValueError(f"mass must lie in (0, 1], got {mass!r}")
     _, h, w = shape
     H, W = m.input_size
     ic, jc = h // 2, w // 2
     stride = (H / h, W / w)
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn(2, m.in_channels, H, W, generator=gen).to(m.device).requires_grad_(True)
+    x = torch.randn(4, m.in_channels, H, W, generator=gen).to(m.device).requires_grad_(True)
     with preserved(m.module), torch.enable_grad(), \
             capture({layer: m.module_of(layer)}, stop_after_last=True, transform=lambda t: t) as st:
         run_until_captured(lambda: m.module(x))
         st[layer][:, :, ic, jc].sum().backward()
-    mask = (x.grad.abs().sum((0, 1)) > 0).cpu()
-    rows, cols = torch.nonzero(mask.any(1)).flatten(), torch.nonzero(mask.any(0)).flatten()
+    g = x.grad.detach().abs().sum((0, 1)).double().cpu()
+    rows, cols = torch.nonzero(g.sum(1) > 0).flatten(), torch.nonzero(g.sum(0) > 0).flatten()
     if len(rows) == 0:  # a dead position: fall back to the stride-sized cell
         cy, cx = (ic + 0.5) * stride[0], (jc + 0.5) * stride[1]
-        box = (int(cy - stride[0] / 2), int(cx - stride[1] / 2),
-               int(np.ceil(cy + stride[0] / 2)), int(np.ceil(cx + stride[1] / 2)))
-    else:
-        box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
-    return box, (ic, jc), stride
+        return ((int(cy - stride[0] / 2), int(cx - stride[1] / 2),
+                 int(np.ceil(cy + stride[0] / 2)), int(np.ceil(cx + stride[1] / 2))),
+                (ic, jc), stride)
+    if mass is None:
+        return (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1), (ic, jc), stride
+    y0, y1 = _central_interval(g.sum(1), mass)
+    x0, x1 = _central_interval(g.sum(0), mass)
+    side = max(y1 - y0, x1 - x0, int(np.ceil(max(stride))))
+    cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
+    top, left = int(round(cy - side / 2)), int(round(cx - side / 2))
+    return (top, left, top + side, left + side), (ic, jc), stride
 
 
 # ---- the tracker -------------------------------------------------------------------------------
@@ -252,12 +274,14 @@ class ActivationSpectrum:
     fixed targets instead, a dict ``{"positive": t+, "negative": t-}`` of floats or per-channel
     sequences (exact streaming; see :meth:`targets`). ``pool``: candidates kept for a relative
     slight column (default ``2 k``). ``crop_size``: side of the crop box in input pixels
-    (default: the receptive field of one position); ``crop_px``: side of the stored crop.
+    (default: the receptive field of one position, see :func:`receptive_field`; ``rf_mass``
+    picks the effective one, 0.9, or the theoretical one, None); ``crop_px``: side of the
+    stored crop (smaller boxes are stored at their own size).
     """
 
     def __init__(self, model, layer: str, channels: Sequence[int] | range | None = None, k: int = 9,
                  *, fraction: float = 0.1, targets: dict | None = None, pool: int | None = None,
-                 crop_size: int | None = None, crop_px: int = 64):
+                 crop_size: int | None = None, crop_px: int = 64, rf_mass: float | None = 0.9):
         m = as_model(model)
         m.check_layer(layer)
         shape = m.layer_info[layer].shape
@@ -285,7 +309,7 @@ class ActivationSpectrum:
         self._row = {c: i for i, c in enumerate(chans)}
         self._fixed = self._parse_targets(targets)
 
-        box, centre, stride = receptive_field(m, layer)
+        box, centre, stride = receptive_field(m, layer, rf_mass)
         if crop_size is not None:
             cy, cx = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
             half = int(crop_size) / 2
@@ -346,6 +370,11 @@ class ActivationSpectrum:
         return {"positive": self.fraction * top, "negative": self.fraction * bot}
 
     @property
+    def receptive_field(self) -> tuple:
+        """``(box, position, stride)`` used for crops: see :func:`receptive_field`."""
+        return self._rf
+
+    @property
     def nbytes(self) -> int:
         """Bytes held by the tracker's state (tensors plus the ids of current members)."""
         tensors = sum(t.numel() * t.element_size() for c in self._cols.values()
@@ -380,10 +409,14 @@ class ActivationSpectrum:
         from torchvision.ops import roi_align
 
         rois = torch.cat([img[:, None].to(x.dtype), boxes[:, [1, 0, 3, 2]].to(x.dtype)], 1)
-        # Adaptive sampling averages every input pixel of a bin (an area resize, no aliasing),
-        # and with aligned=True a crop at its native size is an exact copy of the pixels.
+        # With aligned=True and one sample per bin a crop at its native size is an exact copy
+        # of the pixels; for boxes up to twice crop_px adaptive sampling averages every pixel
+        # (an area resize). Beyond that 2 x 2 samples per bin: a little aliasing, but the cost
+        # no longer grows with the box (whole-image boxes of deep layers cost 4x less).
+        side = self._rf[0][2] - self._rf[0][0]
+        ratio = -1 if side <= 2 * self.crop_px else 2
         out = roi_align(x.float(), rois.float(), (self.crop_px, self.crop_px), spatial_scale=1.0,
-                        sampling_ratio=-1, aligned=True)
+                        sampling_ratio=ratio, aligned=True)
         out = self.model.denormalize(out).clamp_(0, 1)
         return out.mul_(255).round_().to(torch.uint8)
 
