@@ -34,3 +34,8 @@ from .widgets.convolution import ConvolutionExplorer  # noqa: E402
 from .widgets.training import TrainingMonitor  # noqa: E402
 
 __all__ += ["train", "TrainingMonitor", "ConvolutionExplorer"]
+
+from .engines import featureviz  # noqa: E402
+from .engines.featureviz import visualize  # noqa: E402
+
+__all__ += ["featureviz", "visualize"]
