@@ -6,12 +6,15 @@
 // sorted entry list, and a pinned esbuild version (package-lock.json).
 import { build } from "esbuild";
 import { readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const widgets = join(here, "src", "widgets");
-const outdir = join(here, "..", "cnnwidgets", "static");
+// `node build.mjs --outdir DIR` builds elsewhere (the bundle test compares a fresh build with
+// the committed one without touching the checkout).
+const flag = process.argv.indexOf("--outdir");
+const outdir = flag > 0 ? resolve(process.argv[flag + 1]) : join(here, "..", "cnnwidgets", "static");
 
 const entries = readdirSync(widgets)
   .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
@@ -42,4 +45,4 @@ await build({
   outfile: join(outdir, "widgets.css"),
 });
 
-console.log(`built ${entries.length} widget bundles and widgets.css into cnnwidgets/static/`);
+console.log(`built ${entries.length} widget bundles and widgets.css into ${flag > 0 ? outdir : "cnnwidgets/static/"}`);

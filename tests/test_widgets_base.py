@@ -141,3 +141,13 @@ def test_upload_of_a_non_image_shows_an_error_and_an_image_goes_through(no_threa
 def test_readable_messages():
     assert readable(ValueError("bad layer")) == "ValueError: bad layer"
     assert readable(RuntimeError()) == "RuntimeError"
+
+
+def test_busy_while_a_debounced_recompute_runs(no_thread_leak):
+    w = Plain()
+    seen = []
+    recompute = w.debounced(lambda: seen.append(w.busy))
+    recompute()
+    w.flush()
+    assert seen == [True] and w.busy is False
+    w.close()

@@ -32,7 +32,8 @@ and whose front end is one bundle ``js/src/widgets/<name>.ts`` built into
   slider) runs it once, after ``debounce_s`` of quiet, in a short-lived thread, so the kernel
   keeps receiving messages (Stop, other sliders) meanwhile. Cheap redraws from cached results
   (alpha re-blends a cached map) stay synchronous. :meth:`flush` runs pending work now and waits
-  for it (scripts and tests).
+  for it (scripts and tests). ``busy`` is True while a recompute runs (the front end dims the
+  picture meanwhile).
 - Actions from the front end (buttons, uploads) arrive as custom messages
   ``{"type": name, ...}`` with optional binary buffers and call ``_action_<name>(content,
   buffers)`` under :meth:`attempt`. Image widgets implement ``_use_image(image)`` (called by
@@ -158,6 +159,7 @@ class CNNWidget(anywidget.AnyWidget):
 
     view = Bytes(b"", help="PNG/JPEG bytes of the main picture").tag(sync=True)
     error = Unicode("", help='"" or a readable message about the last failure').tag(sync=True)
+    busy = Bool(False, help="True while a debounced recompute runs").tag(sync=True)
 
     #: quiet time before a debounced recompute runs, in seconds
     debounce_s = 0.15
@@ -165,6 +167,8 @@ class CNNWidget(anywidget.AnyWidget):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self._debouncers: list[Debouncer] = []
+        self._busy_count = 0
+        self._busy_lock = threading.Lock()
         self.on_msg(self._on_action)
 
     # ---- errors ---------------------------------------------------------------------------
@@ -184,11 +188,22 @@ class CNNWidget(anywidget.AnyWidget):
     # ---- debounced recomputes ---------------------------------------------------------------
     def debounced(self, fn: Callable[..., Any], delay: float | None = None) -> Debouncer:
         """``fn`` wrapped so that a burst of calls runs it once, off the kernel's thread."""
-        d = Debouncer(lambda *a: self.attempt(fn, *a),
+        d = Debouncer(lambda *a: self._busy_attempt(fn, *a),
                       self.debounce_s if delay is None else delay,
                       name=f"cnnwidgets-{type(self).__name__}-recompute")
         self._debouncers.append(d)
         return d
+
+    def _busy_attempt(self, fn: Callable[..., Any], *args: Any) -> None:
+        with self._busy_lock:
+            self._busy_count += 1
+            self.busy = True
+        try:
+            self.attempt(fn, *args)
+        finally:
+            with self._busy_lock:
+                self._busy_count -= 1
+                self.busy = self._busy_count > 0
 
     def flush(self) -> "CNNWidget":
         """Run pending debounced recomputes now and wait for them (scripts, tests)."""

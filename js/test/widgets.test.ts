@@ -32,3 +32,20 @@ describe.each(entries)("%s", (file) => {
     expect(model.listenerCount()).toBe(0);
   });
 });
+
+// The committed bundles are what anywidget loads: they must render too (not only the sources).
+const staticDir = join(__dirname, "..", "..", "cnnwidgets", "static");
+const bundles = readdirSync(staticDir).filter((f) => f.endsWith(".js")).sort();
+
+describe.each(bundles)("bundle %s", (file) => {
+  it("exports a render that draws the view and cleans up", async () => {
+    const mod = await import(join(staticDir, file));
+    const model = new FakeModel(state());
+    const el = document.createElement("div");
+    const cleanup = mod.default.render({ model, el });
+    expect(el.querySelector("[data-testid=view]")).not.toBeNull();
+    cleanup();
+    expect(el.children.length).toBe(0);
+    expect(model.listenerCount()).toBe(0);
+  });
+});

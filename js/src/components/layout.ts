@@ -16,6 +16,10 @@ export function frame(model: WidgetModel, el: HTMLElement, kind: string, d: Disp
     errorBanner(model, d), controls, body);
   el.append(root);
   d.add(() => root.remove());
+  // A recompute in the kernel dims the pictures until the new one arrives.
+  const busy = () => root.classList.toggle("cnnw-busy", Boolean(model.get("busy")));
+  d.listen(model, "busy", busy);
+  busy();
   return { root, controls, body };
 }
 
