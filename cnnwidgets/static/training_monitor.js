@@ -248,6 +248,9 @@ function frame(model, el, kind, d) {
   );
   el.append(root);
   d.add(() => root.remove());
+  const busy = () => root.classList.toggle("cnnw-busy", Boolean(model.get("busy")));
+  d.listen(model, "busy", busy);
+  busy();
   return { root, controls, body };
 }
 
