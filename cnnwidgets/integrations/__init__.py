@@ -1,0 +1,1 @@
+"""Optional bridges to other tools (imported on demand, never by ``import cnnwidgets``)."""
