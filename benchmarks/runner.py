@@ -38,7 +38,7 @@ class Plan:
     saliency: dict = field(default_factory=lambda: {
         "gradient": {},
         "smoothgrad": {"n_samples": 25, "noise": 0.15},
-        "integrated_gradients": {"steps": 50, "captum_method": "riemann_trapezoid"}})
+        "integrated_gradients": {"steps": 50, "captum_method": "gausslegendre"}})
     scorecam_layers: dict = field(default_factory=lambda: dict(SCORECAM_LAYERS))
     featureviz: dict = field(default_factory=lambda: {
         "model": "efficientnet_lite0", "channels": (1, 8), "steps": 32, "size": 128})
@@ -51,7 +51,7 @@ class Plan:
     def quick(cls) -> "Plan":
         p = cls(models=("efficientnet_lite0",), cam_batches=(2,))
         p.saliency = {"gradient": {}, "smoothgrad": {"n_samples": 4, "noise": 0.15},
-                      "integrated_gradients": {"steps": 8, "captum_method": "riemann_trapezoid"}}
+                      "integrated_gradients": {"steps": 8, "captum_method": "gausslegendre"}}
         p.scorecam_layers = {"efficientnet_lite0": "_blocks.2"}   # 24 channels: 24 forwards
         p.featureviz = {"model": "efficientnet_lite0", "channels": (2,), "steps": 3, "size": 64}
         p.spectrum = dict(p.spectrum, channels=4, overhead_images=8, overhead_size=96, batch=4,

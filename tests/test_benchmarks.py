@@ -135,7 +135,7 @@ def test_scorecam_agreement_catches_another_layer_s_map(lite0_batch):
 @pytest.mark.parametrize("method,params", [
     ("gradient", {}),
     ("smoothgrad", {"n_samples": 3, "noise": 0.15}),
-    ("integrated_gradients", {"steps": 6, "captum_method": "riemann_trapezoid"}),
+    ("integrated_gradients", {"steps": 6, "captum_method": "gausslegendre"}),
 ])
 def test_saliency_agrees_with_captum_and_the_check_catches_another_class(lite0_batch, method, params):
     m, x, targets = lite0_batch
