@@ -41,11 +41,16 @@ def test_layer_change_redraws_with_that_layers_channels(viewer):
 
 
 def test_channel_and_colormap_only_redraw(viewer):
+    from cnnwidgets.engines.featuremaps import cache_info
+
+    lookups = cache_info()["hits"] + cache_info()["misses"]
     detail, view = viewer.detail, viewer.view
     viewer.channel = 2
     assert viewer.detail != detail and "channel 2 of 4" in viewer.caption
     viewer.colormap = "gray"
+    viewer.order = "index"
     assert viewer.view != view
+    assert cache_info()["hits"] + cache_info()["misses"] == lookups   # no engine call
 
 
 def test_bad_input_shows_an_error_and_the_widget_still_works(viewer):
