@@ -55,7 +55,19 @@ an iterator call :meth:`BackgroundWidget.offer` from the callback and watch the 
 they receive. ``start()`` (returns at once), ``stop()`` (sets the event and joins the thread),
 ``run()`` (blocking; raises :class:`WidgetError` on failure unless ``raise_error=False``) and
 ``close()`` leave no thread behind, whether the work finished, was stopped or failed. One
-thread per widget writes its traits; ``running`` is True while it works.
+thread per widget writes its traits; ``running`` is True while it works, ``progress`` (0..1)
+and ``status`` (one line) feed the progress bar, and ``_finished(stopped)`` runs in the worker
+after the final frame (a last picture, a summary). The front end's Start / Stop buttons send
+the ``start`` / ``stop`` actions.
+
+Front end
+---------
+``js/src/widgets/<name>.ts`` exports ``default { render }``; ``render({model, el})`` builds
+the view from ``js/src/components`` (``frame`` with the error banner and busy dimming,
+``select`` bound to ``<trait>`` and ``<trait>_options``, ``slider`` (stops ``keydown``
+propagation), ``imageView`` for Bytes traits, ``progressBar``, ``startStop``, ``uploadButton``
+and ``dropZone``, ``gridClick``) and returns ``() => d.dispose()``, which removes every
+listener. ``npm run build`` in ``js/`` writes the bundles; commit them with the source.
 """
 from __future__ import annotations
 
