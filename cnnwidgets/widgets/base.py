@@ -147,12 +147,17 @@ class Debouncer:
 
     def flush(self, timeout: float | None = None) -> None:
         """Run pending work now and wait until it (and anything queued meanwhile) is done."""
-        with self._cond:
-            self._due = time.monotonic()
-            self._cond.notify_all()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._cond:
+                self._due = time.monotonic()        # work queued meanwhile runs at once too
+                self._cond.notify_all()
+                thread = self._thread
+            if thread is None or thread is threading.current_thread():
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            thread.join(0.05)
 
     def cancel(self) -> None:
         """Drop pending work and wait for running work; later calls do nothing."""
