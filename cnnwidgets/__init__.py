@@ -1,15 +1,17 @@
 """cnnwidgets: Jupyter widgets that show how convolutional networks see."""
 from .data import ImageLoadError, load_image, sample_names
 from .engines.attribution import Attribution
+from .engines.cam import cam
 from .engines.featuremaps import feature_maps, top_channels
 from .engines.filters import NotAConvLayerError, filters
 from .engines.layers import LayerNotFoundError
+from .engines.saliency import saliency
 from .models import Model, load_model
 
 __version__ = "0.1.0"
 __all__ = ["load_model", "load_image", "sample_names", "Model", "LayerNotFoundError",
            "ImageLoadError", "filters", "NotAConvLayerError", "feature_maps", "top_channels",
-           "Attribution"]
+           "Attribution", "saliency", "cam"]
 
 from .widgets import FeatureMapViewer  # noqa: E402
 from .widgets import FilterViewer, GradCAMViewer, SaliencyViewer  # noqa: E402

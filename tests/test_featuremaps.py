@@ -5,7 +5,7 @@ import torch
 
 import cnnwidgets as cw
 from cnnwidgets.engines import featuremaps as fm
-from conftest import assert_left_as_found, model_snapshot
+from .conftest import assert_left_as_found, model_snapshot
 
 
 def _count_forwards(module):

@@ -5,7 +5,7 @@ import torch
 
 import cnnwidgets as cw
 from cnnwidgets.render.filters import (channel_grid, filter_grid, norm_filters, rgb_filters)
-from conftest import assert_left_as_found, model_snapshot
+from .conftest import assert_left_as_found, model_snapshot
 
 
 def test_filters_equal_the_weights(tiny_cnn):
