@@ -61,6 +61,16 @@ def test_target_and_compare_target(viewer):
     assert viewer.error == "" and viewer.view != single and " | " in viewer.caption
 
 
+def test_a_class_outside_the_top_predictions_joins_the_picker(viewer, tiny_cnn):
+    listed = [o[1] for o in viewer.target_options]
+    other = next(c for c in range(5) if c not in listed[:4])
+    viewer.target_options = viewer.target_options[:4]
+    viewer.target = other
+    viewer.flush()
+    assert other in [o[1] for o in viewer.target_options]
+    assert viewer.attribution.target == other and viewer.error == ""
+
+
 def test_bad_input_shows_an_error_and_the_widget_still_works(viewer):
     viewer.method = "no-such-method"
     viewer.flush()

@@ -45,10 +45,21 @@ class AttributionViewer(CNNWidget):
         self._loading = False
         super().__init__(**kwargs)
         self._recompute = self.debounced(self._compute)
+        self.observe(self._listed, ["target", "compare_target"])
         self.observe(self._on_control, self._recompute_on)
         self.observe(lambda _: self.attempt(self._blend), ["alpha", "colormap"])
         if self.attempt(self._load_photo, target):
             self.attempt(self._compute)
+
+    def _listed(self, change: Any) -> None:
+        """A class chosen from Python that is not among the top predictions joins the pickers."""
+        t = change["new"]
+        if (self._loading or not 0 <= t < self.model.num_classes
+                or t in [o[1] for o in self.target_options]):
+            return
+        option = [f"{self.model.label(t)} (class {t})", int(t)]
+        self.target_options = self.target_options + [option]
+        self.compare_target_options = self.compare_target_options + [option]
 
     def _on_control(self, _change: Any) -> None:
         if not self._loading:       # a new image computes once, not once per changed trait
