@@ -344,18 +344,22 @@ class Lab:
             return "kernel output: (none)"
         return ""
 
-    def widget(self, cell: int, timeout: float = 240) -> "Widget":
-        """The widget displayed by code cell `cell` (0-based), once its `view` is visible."""
+    def widget(self, cell: int, kind: str | None = None, timeout: float = 240) -> "Widget":
+        """The widget displayed by code cell `cell` (0-based), once its `view` is visible.
+        `kind` picks one of several widgets in the cell by its front end's ``data-widget``
+        (a composite such as Explorer shows several, each with its own `view`)."""
         out = self.cells().nth(cell).locator(".jp-OutputArea")
+        if kind is not None:
+            out = out.locator(f'[data-widget="{kind}"]').first
         view = out.locator('[data-testid="view"]').first
         deadline = time.time() + seconds(timeout)
         while time.time() < deadline:
-            if view.is_visible():
+            if view.count() and (view.is_visible() or kind is not None):
                 return Widget(self, out)
             if self.page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]').count():
                 self.fail(f"cell {cell} raised before its widget appeared")
             time.sleep(0.5)
-        self.fail(f"no widget view in cell {cell} after {timeout} s")
+        self.fail(f"no widget view ({kind or 'any'}) in cell {cell} after {timeout} s")
 
     def now(self) -> float:
         return self.page.evaluate("performance.now()")
@@ -434,10 +438,17 @@ class Widget:
         self.lab.fail(f"{picture!r} kept repainting for {timeout} s")
 
     def change(self, control: str, action, picture: str = "view", timeout: float = 120,
-               quiet: float = 1.0) -> Change:
+               quiet: float = 1.0, watch: "Widget | None" = None) -> Change:
         """Runs `action` (which changes `control`), waits until `picture` shows a different
         picture and settles, and returns the in-page timing of event -> new picture painted.
-        """
+        `watch`: the widget whose picture should change, when it is not this one (a control
+        shared by several widgets)."""
+        if watch is not None and watch is not self:
+            return watch._change(self, control, action, picture, timeout, quiet)
+        return self._change(self, control, action, picture, timeout, quiet)
+
+    def _change(self, owner: "Widget", control: str, action, picture: str, timeout: float,
+                quiet: float) -> Change:
         self.wait_quiet(quiet, picture=picture)
         before = self.signature(picture)
         since = self.lab.now()
@@ -462,7 +473,7 @@ class Widget:
         if not events:
             self.lab.fail(f"changing {control!r}: the page saw no input/change/click on it")
         self.lab.fail(f"changing {control!r}: {picture!r} did not change within {timeout} s "
-                      f"(error banner: {self.error_text()!r})")
+                      f"(error banner: {owner.error_text()!r})")
 
     # -- controls -------------------------------------------------------------------------
 
@@ -507,6 +518,13 @@ class Widget:
         inp = self.input_of(testid)
         inp.focus()
         inp.press(key)
+
+    def progress(self) -> float:
+        """The value of the widget's progress bar (0..1)."""
+        return float(self.control("progress").evaluate("el => el.value"))
+
+    def text(self, testid: str) -> str:
+        return self.control(testid).inner_text().strip()
 
     def click(self, testid: str) -> None:
         self.control(testid).click()

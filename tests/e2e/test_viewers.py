@@ -7,6 +7,17 @@ import pytest
 
 from .harness import median, record
 
+
+def photo_bytes(name: str = "coffee") -> bytes:
+    """A real photo as a user would upload it: a JPEG file's bytes."""
+    import io
+
+    import cnnwidgets as cw
+
+    buf = io.BytesIO()
+    cw.load_image(name).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
 # The model users see first (EfficientNet-Lite0 at 224 px) and the bundled cat photo.
 CELLS = [
     "import cnnwidgets as cw\n"
@@ -15,8 +26,10 @@ CELLS = [
     "cw.FeatureMapViewer(m, 'cat')",
     "cw.SaliencyViewer(m, 'cat')",
     "cw.GradCAMViewer(m, 'cat')",
+    "cw.ConvolutionExplorer()",
+    "cw.Explorer(m, 'cat')",
 ]
-FILTERS, FEATURE_MAPS, SALIENCY, GRADCAM = 1, 2, 3, 4
+FILTERS, FEATURE_MAPS, SALIENCY, GRADCAM, CONVOLUTION, EXPLORER = 1, 2, 3, 4, 5, 6
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +157,69 @@ def test_gradcam_viewer(viewers):
         "layer_change_ms": layer.latency_ms, "method_change_ms": method.latency_ms,
         "alpha_reblend_ms": alpha.latency_ms,
     })
+
+
+def test_convolution_explorer(viewers):
+    w = viewers.widget(CONVOLUTION)
+    w.wait_painted()
+    w.wait_painted(picture="input_view")
+    w.screenshot("shown")
+
+    kernel = w.change("kernel_name", lambda: w.select("kernel_name", index=other_index(w, "kernel_name")))
+    formula = w.text("formula")
+    stride = w.change("stride", lambda: w.press("stride", "ArrowUp"))
+    assert w.value("stride") == "2"
+    assert w.text("formula") != formula, "the output-size formula did not follow the stride"
+
+    # Stepping to the next output cell writes out that cell's sum.
+    equation = w.text("equation")
+    position = int(w.value("position"))
+    w.click("next")
+    w.page.wait_for_function(
+        "([el, p]) => Number(el.value) === p", arg=[w.input_of("position").element_handle(), position + 1])
+    w.page.wait_for_function("([el, t]) => el.innerText.trim() !== t",
+                             arg=[w.control("equation").element_handle(), equation])
+
+    # Editing one weight of the kernel recomputes the output.
+    cell = w.control("kernel-0-0")
+    edit = w.change("kernel-0-0", lambda: (cell.fill("5"), cell.press("Enter")))
+    w.screenshot("kernel-stride-step")
+
+    check_upload_error(w, "stride", lambda: w.press("stride", "ArrowDown"))
+    record("test_convolution_explorer", {"kernel_change_ms": kernel.latency_ms,
+                                         "stride_change_ms": stride.latency_ms,
+                                         "weight_edit_ms": edit.latency_ms})
+
+
+def test_explorer(viewers):
+    header = viewers.widget(EXPLORER, kind="explorer")
+    cam = viewers.widget(EXPLORER, kind="gradcam-viewer")
+    maps = viewers.widget(EXPLORER, kind="feature-map-viewer")
+    for w in (header, cam, maps):
+        w.wait_painted()
+    header.screenshot("shown")
+    assert "cat" in header.text("predictions")
+
+    # The shared layer picker drives the Grad-CAM and the feature maps together.
+    maps_before = maps.signature()
+    c = header.change("layer", lambda: header.select("layer", index=other_index(header, "layer", -2)),
+                      watch=cam)
+    layer_ms = c.latency_ms
+    maps.wait_quiet()
+    assert cam.selected("layer") == header.selected("layer") == maps.selected("layer")
+    assert maps.signature() != maps_before, "the feature maps did not follow the shared layer"
+
+    # A photo uploaded in the header reaches every part: new predictions, a new map.
+    cam_before = cam.signature()
+    c = header.change("upload", lambda: header.upload("upload", "coffee.jpg", photo_bytes(), "image/jpeg"))
+    cam.wait_quiet(2)
+    assert "espresso" in header.text("predictions"), header.text("predictions")
+    assert cam.signature() != cam_before, "the Grad-CAM view did not follow the uploaded photo"
+    header.screenshot("uploaded")
+
+    header.upload("upload", "notes.txt", b"these are notes, not pixels", "text/plain")
+    text = header.wait_error()
+    assert "notes.txt" in text, text
+    header.screenshot("upload-error")
+    record("test_explorer", {"shared_layer_to_gradcam_ms": layer_ms,
+                             "upload_photo_to_header_ms": c.latency_ms})
