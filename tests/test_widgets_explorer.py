@@ -56,4 +56,6 @@ def test_a_non_image_upload_shows_an_error_and_keeps_working(explorer, coffee):
                         [memoryview(b"hello, not a picture")])
     assert "notes.txt" in explorer.error and explorer.view == photo
     explorer._on_action(explorer, {"type": "upload", "name": "coffee.png"}, [_png(coffee)])
+    explorer.flush()
     assert explorer.error == "" and explorer.view != photo
+    assert all(p.error == "" for p in explorer.parts)

@@ -71,7 +71,8 @@ def test_bad_input_shows_an_error_and_the_widget_still_works(viewer):
 
 def test_a_new_image_redraws(viewer, coffee):
     before, photo = viewer.view, viewer.photo
-    viewer.set_image(coffee)
+    assert viewer.set_image(coffee)
+    viewer.flush()
     assert viewer.view != before and viewer.photo != photo
 
 

@@ -90,7 +90,8 @@ def test_upload_of_a_non_image_keeps_the_last_picture(viewer, coffee):
     view = viewer.view
     viewer._on_action(viewer, {"type": "upload", "name": "x.bin"}, [memoryview(b"\x00\x01")])
     assert "x.bin" in viewer.error and viewer.view == view
-    viewer.set_image(coffee)
+    assert viewer.set_image(coffee)
+    viewer.flush()
     assert viewer.error == "" and viewer.view != view
 
 

@@ -69,7 +69,7 @@ class AttributionViewer(CNNWidget):
     def _use_image(self, image: Any) -> None:
         self.image = load_image(image)
         self._load_photo(None)
-        self._compute()
+        self._recompute()           # the attribution itself off the kernel's thread
 
     def _load_photo(self, target: int | None) -> None:
         self._photo = self.model.to_display(self.image)

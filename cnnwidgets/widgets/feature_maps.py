@@ -58,7 +58,7 @@ class FeatureMapViewer(CNNWidget):
     def _use_image(self, image: Any) -> None:
         self.image = load_image(image)
         self._set_photo()
-        self._load_layer()
+        self._recompute()           # the forward pass off the kernel's thread
 
     def _set_photo(self) -> None:
         self.photo = to_jpeg(self.model.to_display(self.image))
