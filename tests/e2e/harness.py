@@ -234,7 +234,7 @@ class Lab:
         LIVE_LABS.append(self)
         self.server = server
         self.name = name
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1400})
         self.context.add_init_script(PROBE_JS)
         self.page = self.context.new_page()
         self.page.set_default_timeout(seconds(60) * 1000)
@@ -391,9 +391,10 @@ class Widget:
         self.view = root.locator('[data-testid="view"]').first
 
     def screenshot(self, label: str) -> Path:
-        kind = self.root.locator("[data-widget]").first
-        if kind.count():
-            label = f"{kind.get_attribute('data-widget')}-{label}"
+        kind = self.root.evaluate(
+            "el => el.getAttribute('data-widget') || el.querySelector('[data-widget]')?.getAttribute('data-widget')")
+        if kind:
+            label = f"{kind}-{label}"
         return self.lab.screenshot(label, self.root)
 
     def control(self, testid: str):

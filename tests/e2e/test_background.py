@@ -1,30 +1,51 @@
-"""FeatureVisualizer in a real JupyterLab: Start runs gradient ascent and frames arrive in the
-page, Stop ends it and the frames stop. The frame rate the page shows is recorded (never
-asserted)."""
+"""The widgets that work in a background thread, in a real JupyterLab (one notebook, one
+kernel): Start makes new pictures (or progress) arrive in the page, Stop ends them. The frame
+rate of gradient ascent as the page shows it is recorded (never asserted)."""
 from __future__ import annotations
+
+import time
 
 import pytest
 
-from .harness import fps, record
+from .harness import fps, record, seconds
 
 CELLS = [
     "import cnnwidgets as cw\n"
+    "from cnnwidgets.data.digits import digits_datasets\n"
     "m = cw.load_model('efficientnet_lite0')",
     # Enough steps that the run cannot end on its own before we press Stop.
     "fv = cw.FeatureVisualizer(m, steps=2048)\n"
     "fv",
+    # Small batches of an early layer: several batches (and a figure redraw) within seconds.
+    "data = cw.datasets.sample_crops(2000, seed=0)\n"
+    "sv = cw.SpectrumViewer(m, m.spatial_layers[8], data, channels=range(4), batch_size=8,\n"
+    "                       autostart=False)\n"
+    "sv",
+    "train, val = digits_datasets(size=16)\n"
+    "net = cw.load_model('simple_cnn', num_classes=10, in_channels=1, input_size=16, device='cpu')\n"
+    "tm = cw.TrainingMonitor(net, train, val, epochs=50, batch_size=16, device='cpu')\n"
+    "tm",
 ]
-VIS = 1
+VIS, SPECTRUM, TRAINING = 1, 2, 3
 
 
 @pytest.fixture(scope="module")
-def visualizer(module_lab):
-    module_lab.open_notebook("feature_visualizer.ipynb", CELLS)
-    return module_lab.widget(VIS)
+def notebook(module_lab):
+    module_lab.open_notebook("background.ipynb", CELLS)
+    return module_lab
 
 
-def test_feature_visualizer_start_stop(visualizer):
-    w = visualizer
+def wait_for(predicate, timeout: float, what: str, lab):
+    deadline = time.time() + seconds(timeout)
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.3)
+    lab.fail(f"{what} within {timeout} s")
+
+
+def test_feature_visualizer_start_stop(notebook):
+    w = notebook.widget(VIS, kind="feature-visualizer")
     w.wait_painted()
     w.screenshot("ready")
 
@@ -37,14 +58,17 @@ def test_feature_visualizer_start_stop(visualizer):
     frames = w.frames(8)
     assert len(frames) >= 3, f"only {len(frames)} new pictures in 8 s of gradient ascent"
     assert w.control("start").is_disabled() and w.control("stop").is_enabled()
-    status = w.control("status").inner_text() if w.has("status") else ""
-    w.screenshot("running")
+    status = w.text("status")
+    assert "step" in status, status
+    notebook.screenshot("feature-visualizer-running",
+                        notebook.cells().nth(VIS).locator(".jp-OutputArea"))
 
     w.click("stop")
     w.frames(2)  # the last frame (the image after the last step) may still be on its way
     after = w.frames(3)
     assert after == [], f"{len(after)} new pictures arrived after Stop"
     assert w.control("start").is_enabled() and w.control("stop").is_disabled()
+    assert "stopped" in w.text("status"), w.text("status")
     w.screenshot("stopped")
 
     record("test_feature_visualizer", {
@@ -53,3 +77,62 @@ def test_feature_visualizer_start_stop(visualizer):
         "status_while_running": status,
         "model": "efficientnet_lite0", "size": 128, "param": "decorrelated (default)",
     })
+
+
+def test_spectrum_viewer_scan_stop(notebook):
+    w = notebook.widget(SPECTRUM)
+    w.wait_painted()
+    w.screenshot("ready")
+    assert w.progress() == 0
+
+    w.wait_quiet()
+    w.click("start")
+    # The progress bar moves and the figure is redrawn with the examples found so far.
+    wait_for(lambda: w.progress() > 0, 120, "the scan's progress did not move", notebook)
+    p1 = w.progress()
+    frames = w.frames(6)
+    assert w.progress() > p1, "the progress stopped moving while scanning"
+    assert frames, "the figure was not redrawn while scanning"
+    assert w.control("stop").is_enabled()
+    w.screenshot("scanning")
+
+    w.click("stop")
+    wait_for(lambda: w.control("start").is_enabled(), 60, "Scan was not enabled again after Stop",
+             notebook)
+    w.wait_quiet(2)
+    p_stop, sig = w.progress(), w.signature()
+    time.sleep(3)
+    assert w.progress() == p_stop < 1, "the scan went on after Stop"
+    assert w.signature() == sig
+    assert "stopped" in w.text("status"), w.text("status")
+
+    # Browsing channels redraws the figure from what was collected.
+    w.change("channel", lambda: w.press("channel", "ArrowUp"))
+    w.screenshot("stopped-channel-1")
+
+
+def test_training_monitor_start_stop(notebook):
+    w = notebook.widget(TRAINING, kind="training-monitor")
+    w.control("figure").locator("summary").click()  # unfold the figure of the last run
+    w.wait_painted()
+    blank = w.signature()
+    w.screenshot("ready")
+
+    w.click("start")
+    wait_for(lambda: w.progress() > 0, 120, "training progress did not move", notebook)
+    p1 = w.progress()
+    wait_for(lambda: w.progress() > p1, 60, "training progress stopped moving", notebook)
+    assert w.control("stop").is_enabled()
+    status = w.text("status")
+    notebook.screenshot("training-running", notebook.cells().nth(TRAINING).locator(".jp-OutputArea"))
+
+    w.click("stop")
+    wait_for(lambda: w.control("start").is_enabled(), 60, "Start was not enabled again after Stop",
+             notebook)
+    p_stop = w.progress()
+    time.sleep(3)
+    assert w.progress() == p_stop < 1, "training went on after Stop"
+    # The figure of the run (the curves so far) replaces the empty one.
+    wait_for(lambda: w.signature() != blank, 60, "the figure of the run did not appear", notebook)
+    w.screenshot("stopped")
+    record("test_training_monitor", {"status_while_running": status})

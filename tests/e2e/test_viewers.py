@@ -215,7 +215,7 @@ def test_explorer(viewers):
     cam.wait_quiet(2)
     assert "espresso" in header.text("predictions"), header.text("predictions")
     assert cam.signature() != cam_before, "the Grad-CAM view did not follow the uploaded photo"
-    header.screenshot("uploaded")
+    viewers.screenshot("explorer-uploaded", viewers.cells().nth(EXPLORER).locator(".jp-OutputArea"))
 
     header.upload("upload", "notes.txt", b"these are notes, not pixels", "text/plain")
     text = header.wait_error()
