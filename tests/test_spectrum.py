@@ -236,7 +236,8 @@ def test_memory_does_not_grow_with_images(tiny_cnn):
 
 def test_crops_are_the_input_pixels_around_the_position(tiny_cnn):
     x = _inputs(12, seed=23)
-    s = ActivationSpectrum(tiny_cnn, LAYER, None, k=3).update(x)
+    # several batches, so that entering examples reuse the crop slots of those they evict
+    s = _feed(ActivationSpectrum(tiny_cnn, LAYER, None, k=3), x, [1, 1, 3, 7])
     box, centre, stride = receptive_field(tiny_cnn, LAYER)
     assert box == (6, 6, 11, 11) and centre == (8, 8) and stride == (1.0, 1.0)  # 3x3 then 3x3
     # the tracker's default box is the effective field: inside the theoretical one
@@ -254,6 +255,30 @@ def test_crops_are_the_input_pixels_around_the_position(tiny_cnn):
                 assert y0 == min(max(r - 8 + s.receptive_field[0][0], 0), 16 - side)
                 assert x0 == min(max(c - 8 + s.receptive_field[0][1], 0), 16 - side)
                 np.testing.assert_array_equal(e.crop, shown[e.image_id, y0:y1, x0:x1].numpy())
+
+
+def test_large_boxes_are_scaled_down_and_clipped_to_the_image(tiny_cnn):
+    # smooth images, so that an antialiased resize and a 2x2 area average agree closely
+    g = torch.Generator().manual_seed(29)
+    low = torch.rand(6, 3, 4, 4, generator=g)
+    x = tiny_cnn.normalize(torch.nn.functional.interpolate(low, size=(16, 16), mode="bicubic",
+                                                           align_corners=True).clamp(0, 1))
+    s = _feed(ActivationSpectrum(tiny_cnn, LAYER, None, k=2, crop_size=8, crop_px=4), x, [2, 4])
+    shown = tiny_cnn.denormalize(x).clamp(0, 1) * 255
+    # the batch is averaged over 2 x 2 blocks once; a crop starts at the block nearest its box
+    halved = torch.nn.functional.avg_pool2d(shown, 2).round().permute(0, 2, 3, 1).numpy()
+    for ch in range(6):
+        for e in s.examples(ch)["max"]:
+            y0, x0, y1, x1 = e.box
+            assert (y1 - y0, x1 - x0) == (8, 8) and e.crop.shape == (4, 4, 3)
+            top, left = (int(torch.tensor(v / 2).round()) for v in (y0, x0))
+            assert abs(2 * top - y0) <= 1 and abs(2 * left - x0) <= 1
+            np.testing.assert_allclose(e.crop, halved[e.image_id, top:top + 4, left:left + 4],
+                                       atol=1)
+    whole = ActivationSpectrum(tiny_cnn, LAYER, [0], k=1, crop_size=40).update(x[:3])
+    e = whole.examples(0)["max"][0]
+    assert e.box == (0, 0, 16, 16) and whole.crop_px == 16
+    np.testing.assert_array_equal(e.crop, shown[e.image_id].round().permute(1, 2, 0).numpy())
 
 
 def test_update_takes_images_through_the_model_preprocessing(tiny_cnn):

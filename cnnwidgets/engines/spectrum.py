@@ -36,19 +36,21 @@ and :func:`pre_activation_layer` maps an activation name to the layer before it
 Cost and memory: the forward pass stops right after the hooked layer under
 ``torch.inference_mode``; every column is a set of fixed-size tensors on the model's device,
 merged with each batch by one sort over ``(channels, k + batch)``; crops (the receptive field
-around the position, resized to ``crop_px``) are cut with ``roi_align`` only for examples that
-enter a column, into the slot of the example they evict. Image ids are kept only for current
+around the position, scaled to ``crop_px``) are gathered only for examples that enter a column,
+into the slot of the example they evict. Image ids are kept only for current
 members. So memory is ``channels x (2 k + 2 pool) x crop bytes`` whatever the number of images.
 """
 from __future__ import annotations
 
 import copy
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .attribution import as_model
@@ -174,6 +176,18 @@ def receptive_field(model, layer: str, mass: float | None = None
         raise ValueError(f"layer {layer!r} has output shape {shape}, not a (C, H, W) map")
     if mass is not None and not 0 < mass <= 1:
         raise ValueError(f"mass must lie in (0, 1], got {mass!r}")
+    # A widget makes a new tracker whenever the layer changes: probe each layer once.
+    key = (layer, mass, tuple(m.input_size))
+    cached = _rf_cache.setdefault(m.module, {})
+    if key not in cached:
+        cached[key] = _probe_receptive_field(m, layer, shape, mass)
+    return cached[key]
+
+
+_rf_cache: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
+
+
+def _probe_receptive_field(m, layer: str, shape: tuple, mass: float | None):
     _, h, w = shape
     H, W = m.input_size
     ic, jc = h // 2, w // 2
@@ -317,7 +331,7 @@ class ActivationSpectrum:
                    round(cx - half) + int(crop_size))
         self._rf = (box, centre, stride)
         side = max(box[2] - box[0], box[3] - box[1])
-        self.crop_px = int(min(crop_px, side))
+        self.crop_px = int(min(crop_px, side, *m.input_size))
         crop_shape = (m.in_channels, self.crop_px, self.crop_px)
         C = len(chans)
         self._cols = {"max": _Column(C, self.k, crop_shape, self._device),
@@ -404,19 +418,45 @@ class ActivationSpectrum:
         left = (x0 + (pos[:, 1].double() - jc) * sx).round().long().clamp(0, W - bw)
         return torch.stack([top, left, top + bh, left + bw], 1)
 
-    def _crops(self, x: torch.Tensor, img: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
-        """Cut boxes from images of the (normalized) batch ``x``, resized to crop_px, as uint8."""
+    def _crops(self, x: torch.Tensor, img: torch.Tensor, boxes: torch.Tensor,
+               shown: dict) -> torch.Tensor:
+        """Cut boxes from images of the (normalized) batch ``x``, at crop_px, as uint8.
+
+        The batch is turned into display pixels once, scaled so that a box becomes crop_px
+        (area averaging), and crops are then plain gathers: far cheaper than resampling every
+        crop when hundreds of examples enter a column at once. ``shown`` caches that scaled
+        batch between the calls of one update.
+        """
+        bh, bw = int(boxes[0, 2] - boxes[0, 0]), int(boxes[0, 3] - boxes[0, 1])
+        p = self.crop_px
+        scale = min(1.0, p / max(bh, bw))
+        if round(bh * scale) != p or round(bw * scale) != p:
+            return self._crops_resampled(x, img, boxes)   # a box cut down by a smaller image
+        if "pixels" not in shown:
+            d = self.model.denormalize(x.float()).clamp_(0, 1)
+            if scale < 1:
+                H, W = x.shape[-2:]
+                # area: each output pixel is the mean of the input pixels it covers
+                d = F.interpolate(d, size=(max(p, round(H * scale)), max(p, round(W * scale))),
+                                  mode="area")
+            shown["pixels"] = d.mul_(255).round_().to(torch.uint8)
+        pix = shown["pixels"]
+        Hs, Ws = pix.shape[-2:]
+        top = (boxes[:, 0].double() * Hs / x.shape[-2]).round().long().clamp(0, Hs - p)
+        left = (boxes[:, 1].double() * Ws / x.shape[-1]).round().long().clamp(0, Ws - p)
+        r = torch.arange(p, device=pix.device)
+        rows = (top[:, None] + r)[:, :, None]             # (n, p, 1)
+        cols = (left[:, None] + r)[:, None, :]            # (n, 1, p)
+        out = pix.permute(0, 2, 3, 1)[img[:, None, None], rows, cols]   # (n, p, p, C)
+        return out.permute(0, 3, 1, 2)
+
+    def _crops_resampled(self, x: torch.Tensor, img: torch.Tensor, boxes: torch.Tensor):
+        """Crops of boxes whose shape does not scale to crop_px x crop_px: resampled each."""
         from torchvision.ops import roi_align
 
-        rois = torch.cat([img[:, None].to(x.dtype), boxes[:, [1, 0, 3, 2]].to(x.dtype)], 1)
-        # With aligned=True and one sample per bin a crop at its native size is an exact copy
-        # of the pixels; for boxes up to twice crop_px adaptive sampling averages every pixel
-        # (an area resize). Beyond that 2 x 2 samples per bin: a little aliasing, but the cost
-        # no longer grows with the box (whole-image boxes of deep layers cost 4x less).
-        side = self._rf[0][2] - self._rf[0][0]
-        ratio = -1 if side <= 2 * self.crop_px else 2
-        out = roi_align(x.float(), rois.float(), (self.crop_px, self.crop_px), spatial_scale=1.0,
-                        sampling_ratio=ratio, aligned=True)
+        rois = torch.cat([img[:, None].float(), boxes[:, [1, 0, 3, 2]].float()], 1)
+        out = roi_align(x.float(), rois, (self.crop_px, self.crop_px), spatial_scale=1.0,
+                        sampling_ratio=2, aligned=True)
         out = self.model.denormalize(out).clamp_(0, 1)
         return out.mul_(255).round_().to(torch.uint8)
 
@@ -484,8 +524,10 @@ class ActivationSpectrum:
             amin = torch.stack([imin // w, imin % w], -1).transpose(0, 1)
             seq = self._register(N, ids)[None, :]
 
+            shown: dict = {}
+
             def crop_fn(ch, ci, pos):
-                return self._crops(x, ci, self._boxes(pos[ch, ci], x.shape[-2:]))
+                return self._crops(x, ci, self._boxes(pos[ch, ci], x.shape[-2:]), shown)
 
             self._merge_candidates(vmax.T, amax, vmin.T, amin, seq, crop_fn)
             self._prune_ids()
