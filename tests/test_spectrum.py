@@ -343,6 +343,32 @@ def test_pre_activation_layers_of_tiny_cnn(tiny_cnn):
     assert pre_activation_layer(tiny_cnn, "conv2") == "conv2"
 
 
+class _SharedReLU(torch.nn.Module):
+    """One ReLU module called twice, the second time on a sum (as in ResNet's blocks)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.bn1 = torch.nn.BatchNorm2d(4)
+        self.conv2 = torch.nn.Conv2d(4, 4, 3, padding=1)
+        self.relu = torch.nn.ReLU()
+        self.act = torch.nn.ReLU()
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        h = self.relu(self.bn1(self.conv1(x)))
+        h = self.relu(self.conv2(h))
+        return self.pool(self.act(h + 1)).flatten(1)
+
+
+def test_pre_activation_layers_with_a_shared_activation():
+    m = cw.load_model(_SharedReLU(), input_size=8, device="cpu", labels=None)
+    assert pre_activation_layers(m) == ["bn1", "conv2"]
+    assert pre_activation_layer(m, "relu") == "bn1"
+    with pytest.raises(ValueError, match="by hand"):       # act reads h + 1, not a layer
+        pre_activation_layer(m, "act")
+
+
 def test_lite0_pre_activation_layers_and_agreement_with_feature_maps(lite0, cat, coffee):
     assert pre_activation_layer(lite0, "_blocks.5._act1") == "_blocks.5._bn1"
     # Independent listing: in each MBConv block (and the stem/head) _actN reads _bnN.

@@ -83,11 +83,12 @@ class Example:
 
 
 # ---- pre-activation layers -------------------------------------------------------------------
-def _activation_inputs(m) -> dict[str, str]:
-    """activation layer name -> name of the layer whose output it reads (one probe forward)."""
+def _activation_inputs(m) -> dict[str, list[str]]:
+    """activation layer name -> names of the layers whose outputs it reads, one per call (an
+    activation module may be called several times, as ResNet's ``relu``); one probe forward."""
     modules = {n: mod for n, mod in m.module.named_modules() if n and n in m.layer_info}
     produced: dict[int, str] = {}
-    feeds: dict[str, str] = {}
+    feeds: dict[str, list[str]] = {}
 
     def record_output(name):
         def hook(_mod, _inp, out):
@@ -97,10 +98,10 @@ def _activation_inputs(m) -> dict[str, str]:
 
     def record_input(name):
         def hook(_mod, inputs):
-            if inputs and isinstance(inputs[0], torch.Tensor) and name not in feeds:
+            if inputs and isinstance(inputs[0], torch.Tensor):
                 src = produced.get(id(inputs[0]))
-                if src is not None:
-                    feeds[name] = src
+                if src is not None and src not in feeds.setdefault(name, []):
+                    feeds[name].append(src)
         return hook
 
     handles = []
@@ -125,24 +126,25 @@ def pre_activation_layers(model) -> list[str]:
     """Layers whose output is the input of an activation (ReLU, ReLU6, SiLU, ...): signed maps,
     the ones to scan for the negative columns. In ``model.layers`` order."""
     m = as_model(model)
-    sources = set(_activation_inputs(m).values())
+    sources = {src for srcs in _activation_inputs(m).values() for src in srcs}
     return [n for n in m.layers if n in sources]
 
 
 def pre_activation_layer(model, layer: str) -> str:
     """The layer whose output an activation layer reads (``_blocks.5._act1`` -> ``_blocks.5._bn1``).
 
-    A layer that is not an activation is returned as it is (its output is already what it is).
+    A layer that is not an activation is returned as it is. An activation module called more
+    than once (ResNet's shared ``relu``) gives the layer before its first call.
     """
     m = as_model(model)
     m.check_layer(layer)
     if not isinstance(m.module_of(layer), ACTIVATIONS):
         return layer
-    feeds = _activation_inputs(m)
-    if layer not in feeds:
-        raise ValueError(f"the input of {layer!r} is not the output of a single named layer "
-                         "(it is computed inside a parent's forward); pick the layer by hand")
-    return feeds[layer]
+    feeds = _activation_inputs(m).get(layer)
+    if not feeds:
+        raise ValueError(f"the input of {layer!r} is not the output of a named layer (it is "
+                         "computed inside a parent's forward); pick the layer by hand")
+    return feeds[0]
 
 
 # ---- receptive field ---------------------------------------------------------------------------
