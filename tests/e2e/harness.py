@@ -474,7 +474,9 @@ class Widget:
         if not events:
             self.lab.fail(f"changing {control!r}: the page saw no input/change/click on it")
         self.lab.fail(f"changing {control!r}: {picture!r} did not change within {timeout} s "
-                      f"(error banner: {owner.error_text()!r})")
+                      f"(error banner: {owner.error_text()!r}"
+                      + (f", in the watched widget: {self.error_text()!r}" if owner is not self else "")
+                      + ")")
 
     # -- controls -------------------------------------------------------------------------
 

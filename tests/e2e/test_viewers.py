@@ -208,6 +208,8 @@ def test_explorer(viewers):
     maps.wait_quiet()
     assert cam.selected("layer") == header.selected("layer") == maps.selected("layer")
     assert maps.signature() != maps_before, "the feature maps did not follow the shared layer"
+    # Both parts recompute at once on the one model: neither may report a failure.
+    assert (cam.error_text(), maps.error_text()) == ("", "")
 
     # A photo uploaded in the header reaches every part: new predictions, a new map.
     cam_before = cam.signature()
@@ -215,6 +217,7 @@ def test_explorer(viewers):
     cam.wait_quiet(2)
     assert "espresso" in header.text("predictions"), header.text("predictions")
     assert cam.signature() != cam_before, "the Grad-CAM view did not follow the uploaded photo"
+    assert (cam.error_text(), maps.error_text()) == ("", "")
     viewers.screenshot("explorer-uploaded", viewers.cells().nth(EXPLORER).locator(".jp-OutputArea"))
 
     header.upload("upload", "notes.txt", b"these are notes, not pixels", "text/plain")
