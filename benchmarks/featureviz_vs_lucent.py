@@ -128,7 +128,10 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=32)
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     print(json.dumps(run(a.model, a.channels, a.steps, a.size, a.layer, a.repeats), indent=2))
 
 

@@ -179,3 +179,25 @@ def test_errors_before_the_first_step(tiny_cnn):
         fv.render_iter(tiny_cnn, [])
     with pytest.raises(TypeError):
         fv.render_iter("not a model", "conv2:0")
+
+
+class _Viewing(torch.nn.Module):
+    """Flattens with .view(), which channels-last activations do not allow."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = torch.nn.Linear(4 * 16 * 16, 3)
+
+    def forward(self, x):
+        h = self.conv(x)
+        return self.fc(h.view(h.shape[0], -1))
+
+
+def test_model_that_views_its_activations():
+    torch.manual_seed(0)
+    m = cw.load_model(_Viewing(), labels=["a", "b", "c"], input_size=16, device="cpu")
+    with pytest.raises(RuntimeError):
+        m.module(torch.zeros(1, 3, 16, 16).contiguous(memory_format=torch.channels_last))
+    v = fv.visualize(m, fv.class_logit(1), steps=3, size=12, seed=0)
+    assert np.asarray(v).shape == (1, 12, 12, 3)
