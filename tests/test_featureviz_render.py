@@ -201,3 +201,25 @@ def test_model_that_views_its_activations():
         m.module(torch.zeros(1, 3, 16, 16).contiguous(memory_format=torch.channels_last))
     v = fv.visualize(m, fv.class_logit(1), steps=3, size=12, seed=0)
     assert np.asarray(v).shape == (1, 12, 12, 3)
+
+
+def test_chunks_give_the_same_render(tiny_cnn):
+    objs = ["conv2:0", "conv1:1", "-conv2:3"]
+    whole = fv.visualize(tiny_cnn, objs, chunk=3, **FAST)
+    ones = fv.visualize(tiny_cnn, objs, chunk=1, **FAST)
+    np.testing.assert_allclose(ones.images, whole.images, atol=1e-4)
+    np.testing.assert_allclose(ones.losses, whole.losses, rtol=1e-4, atol=1e-5)
+    # diversity compares the images, so it needs them all in one pass
+    run = fv.render_iter(tiny_cnn, fv.channel("conv2", 0) + fv.diversity("conv2"), batch=3, chunk=1)
+    assert run.chunk == 3
+    with pytest.raises(ValueError, match="chunk"):
+        fv.render_iter(tiny_cnn, "conv2:0", chunk=0)
+
+
+def test_objective_on_the_image_only(tiny_cnn):
+    # no layer of the model is read: only the image is optimised, pushed away from grey
+    away = fv.visualize(tiny_cnn, fv.l2(), steps=30, size=12, seed=0, param="pixel")
+    start = fv.visualize(tiny_cnn, fv.l2(), steps=0, size=12, seed=0, param="pixel")
+    assert np.abs(np.asarray(start) - 0.5).mean() < 0.01
+    assert np.abs(np.asarray(away) - 0.5).mean() > 0.1
+    assert away.objective_values[0] > 10 * start.objective_values[0]

@@ -36,11 +36,15 @@ class Objective:
     """A function of activations -> (N,) values, with the layers it needs and a description."""
 
     def __init__(self, fn: Callable[[Acts], torch.Tensor], layers: Iterable[str] = (),
-                 name: str = "objective", validators: Sequence[Validator] = ()):
+                 name: str = "objective", validators: Sequence[Validator] = (),
+                 batchwise: bool = False):
         self.fn = fn
         self.layers = frozenset(layers)
         self.name = name
         self.validators = tuple(validators)
+        # True when an image's value depends on the other images of the batch (diversity):
+        # the render loop must then run the whole batch in one forward pass.
+        self.batchwise = batchwise
 
     def __call__(self, acts: Acts) -> torch.Tensor:
         return self.fn(acts)
@@ -69,24 +73,27 @@ class Objective:
             if other == 0:
                 return self
             return Objective(lambda a: self(a) + other, self.layers,
-                             f"{self.name} + {other:g}", self.validators)
+                             f"{self.name} + {other:g}", self.validators, self.batchwise)
         other = as_objective(other)
         return Objective(lambda a: self(a) + other(a), self.layers | other.layers,
-                         f"{self.name} + {other.name}", self.validators + other.validators)
+                         f"{self.name} + {other.name}", self.validators + other.validators,
+                         self.batchwise or other.batchwise)
 
     def __radd__(self, other):
         # sum([...]) starts from 0
         return self.__add__(other)
 
     def __neg__(self):
-        return Objective(lambda a: -self(a), self.layers, f"-{_paren(self.name)}", self.validators)
+        return Objective(lambda a: -self(a), self.layers, f"-{_paren(self.name)}", self.validators,
+                         self.batchwise)
 
     def __sub__(self, other):
         if isinstance(other, numbers.Real):
             return self + (-other)
         other = as_objective(other)
         return Objective(lambda a: self(a) - other(a), self.layers | other.layers,
-                         f"{self.name} - {_paren(other.name)}", self.validators + other.validators)
+                         f"{self.name} - {_paren(other.name)}", self.validators + other.validators,
+                         self.batchwise or other.batchwise)
 
     def __rsub__(self, other):
         return (-self) + other
@@ -97,7 +104,7 @@ class Objective:
                             f"{type(other).__name__}")
         factor = float(other)
         return Objective(lambda a: factor * self(a), self.layers,
-                         f"{factor:g} * {_paren(self.name)}", self.validators)
+                         f"{factor:g} * {_paren(self.name)}", self.validators, self.batchwise)
 
     __rmul__ = __mul__
 
@@ -241,7 +248,7 @@ def diversity(layer: str) -> Objective:
         sim = grams @ grams.T
         off_diagonal = sim.sum(1) - sim.diagonal()
         return -off_diagonal / (b - 1)
-    return Objective(fn, {layer}, f"diversity({layer})", [_layer_check(layer)])
+    return Objective(fn, {layer}, f"diversity({layer})", [_layer_check(layer)], batchwise=True)
 
 
 # ---- regularisers on the image (penalties: subtract them, e.g. obj - 0.1 * total_variation())
