@@ -452,8 +452,10 @@ class Widget:
                 quiet: float) -> Change:
         self.wait_quiet(quiet, picture=picture)
         before = self.signature(picture)
+        errors_before = (owner.error_text(), self.error_text())
         since = self.lab.now()
         action()
+        next_error_check = time.time() + 1
         deadline = time.time() + seconds(timeout)
         events = []
         no_event_by = time.time() + seconds(15)
@@ -461,6 +463,13 @@ class Widget:
             events = self.page.evaluate("([s, id]) => window.__cw.eventsAfter(s, id)", [since, control])
             if not events and time.time() > no_event_by:
                 break  # the control never reacted: no use waiting for a picture
+            if time.time() > next_error_check:
+                # A failure shown in the widget will not turn into the expected picture.
+                errors = (owner.error_text(), self.error_text())
+                if errors != errors_before and any(errors):
+                    self.lab.fail(f"changing {control!r}: the widget reports an error instead of "
+                                  f"a new picture: {' | '.join(e for e in errors if e)!r}")
+                next_error_check = time.time() + 1
             if events:
                 new = [p for p in self.paints(events[0]["t"], picture) if p["sig"] != before]
                 if new:

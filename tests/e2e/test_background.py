@@ -64,10 +64,14 @@ def test_feature_visualizer_start_stop(notebook):
                         notebook.cells().nth(VIS).locator(".jp-OutputArea"))
 
     w.click("stop")
-    w.frames(2)  # the last frame (the image after the last step) may still be on its way
+    # `running` turns False after the final frame is sent, so once Start is enabled again every
+    # frame is in the page; give the last one a moment to be decoded and painted.
+    wait_for(lambda: w.control("start").is_enabled(), 60, "Start was not enabled again after Stop",
+             notebook)
+    w.frames(1)
     after = w.frames(3)
     assert after == [], f"{len(after)} new pictures arrived after Stop"
-    assert w.control("start").is_enabled() and w.control("stop").is_disabled()
+    assert w.control("stop").is_disabled()
     assert "stopped" in w.text("status"), w.text("status")
     w.screenshot("stopped")
 
