@@ -120,6 +120,16 @@ def test_bad_settings_show_an_error_and_the_widget_recovers(explorer):
     assert w.error == ""
 
 
+def test_small_grids_send_their_numbers_photos_do_not(explorer):
+    w = explorer
+    w.padding = 1
+    assert np.asarray(w.values["input"]).shape == (9, 9)
+    np.testing.assert_allclose(w.values["input"], np.pad(w.grid, 1))
+    np.testing.assert_allclose(w.values["output"], np.round(w.output, 3))
+    w.source = "camera"
+    assert w.values == {}
+
+
 def test_position_is_clamped_when_the_output_shrinks(explorer):
     w = explorer
     w.position = w.position_max

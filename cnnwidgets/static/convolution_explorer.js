@@ -277,11 +277,21 @@ function box(left, top, width, height, testid) {
   return b;
 }
 function overlaid(img) {
-  const layer = h("div", { class: "cnnw-overlay" });
-  Object.assign(layer.style, { position: "absolute", inset: "0", pointerEvents: "none" });
-  const wrap = h("div", {}, img, layer);
-  Object.assign(wrap.style, { position: "relative", display: "inline-block", lineHeight: "0" });
-  return { wrap, layer };
+  const cover = (el) => {
+    Object.assign(el.style, { position: "absolute", inset: "0", pointerEvents: "none" });
+    return el;
+  };
+  const numbers = cover(h("div", { class: "cnnw-numbers" }));
+  const layer = cover(h("div", { class: "cnnw-overlay" }));
+  const wrap = h("div", {}, img, numbers, layer);
+  Object.assign(wrap.style, {
+    position: "relative",
+    display: "inline-block",
+    lineHeight: "0",
+    width: "fit-content",
+    alignSelf: "flex-start"
+  });
+  return { wrap, layer, numbers };
 }
 function dims(v) {
   return Array.isArray(v) && v.length === 2 ? [Number(v[0]), Number(v[1])] : [0, 0];
@@ -307,6 +317,33 @@ function drawCell(model, layer) {
   const [oh, ow] = dims((model.get("shapes") ?? {}).output);
   if (oh <= 0 || ow <= 0 || cell.row === void 0) return;
   layer.append(box(cell.col / ow * 100, cell.row / oh * 100, 100 / ow, 100 / oh, "current-cell"));
+}
+function drawValues(layer, values, testid) {
+  layer.replaceChildren();
+  if (!Array.isArray(values) || values.length === 0) return;
+  const rows = values.length;
+  values.forEach((row, i) => {
+    if (!Array.isArray(row)) return;
+    row.forEach((v, j) => {
+      const t = h("div", { "data-testid": testid }, fmt(v));
+      Object.assign(t.style, {
+        position: "absolute",
+        left: `${j / row.length * 100}%`,
+        top: `${i / rows * 100}%`,
+        width: `${100 / row.length}%`,
+        height: `${100 / rows}%`,
+        display: "flex",
+        alignItems: "center",
+        justifyContent: "center",
+        lineHeight: "1",
+        fontSize: "11px",
+        color: "#fff",
+        textShadow: "0 0 2px #000, 0 0 2px #000",
+        pointerEvents: "none"
+      });
+      layer.append(t);
+    });
+  });
 }
 function kernelEditor(model, d) {
   const table = h("table", { class: "cnnw-kernel", "data-testid": "kernel" });
@@ -454,6 +491,13 @@ function render({ model, el }) {
   };
   for (const name of ["cell", "shapes", "padding"]) d.listen(model, name, redraw);
   redraw();
+  const writeValues = () => {
+    const values = model.get("values") ?? {};
+    drawValues(input.numbers, values.input, "input-value");
+    drawValues(output.numbers, values.output, "output-value");
+  };
+  d.listen(model, "values", writeValues);
+  writeValues();
   const caption = (text) => h("figcaption", { class: "cnnw-caption" }, text);
   f.body.append(
     figure(caption("input (padding in blue, the kernel's taps in orange)"), input.wrap),

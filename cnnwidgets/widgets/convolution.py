@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from traitlets import Bool, Bytes, Dict, Int, List, Unicode
+from traitlets import Bytes, Dict, Int, List, Unicode
 
 from ..data.images import sample_names
 from ..engines import convolution as conv
@@ -21,6 +21,7 @@ NUMBERS = [[1, 0, 2, 3, 0, 1, 2],
            [1, 0, 2, 1, 0, 3, 1]]
 PAD_TINT = np.array([0.55, 0.75, 1.0], dtype=np.float32)  # padding shows as pale blue
 PICTURE_SIDE = 288                                         # pixels of the padded input picture
+MAX_WRITTEN = 16        # grids up to this many cells a side get their numbers written on them
 
 
 class ConvolutionExplorer(CNNWidget):
@@ -55,7 +56,8 @@ class ConvolutionExplorer(CNNWidget):
     formula = Unicode("", help="the output-size formula with the current numbers").tag(sync=True)
     formula_latex = Unicode("").tag(sync=True)
     shapes = Dict(help="input, padded, kernel and output shapes, for the front end").tag(sync=True)
-    show_numbers = Bool(True, help="write the values in the arithmetic panel").tag(sync=True)
+    values = Dict(help="padded input and output values, when small enough to write on the "
+                       "pictures ({} otherwise)").tag(sync=True)
 
     def __init__(self, image: Any = "numbers", kernel: Any = "edge", stride: int = 1,
                  padding: int = 0, dilation: int = 1, size: int = 24, **kwargs: Any):
@@ -187,6 +189,10 @@ class ConvolutionExplorer(CNNWidget):
                        "padded": [self._grid.shape[0] + 2 * p, self._grid.shape[1] + 2 * p],
                        "output": list(out.shape)}
         self._render()
+        padded = np.pad(self._grid, p)
+        small = max(padded.shape + out.shape) <= MAX_WRITTEN
+        self.values = ({"input": np.round(padded, 3).tolist(), "output": np.round(out, 3).tolist()}
+                       if small else {})
         n = out.size
         self._quietly(position_max=n - 1, position=min(max(self.position, 0), n - 1))
         self._show_cell()

@@ -81,23 +81,25 @@ class TrainingMonitor(BackgroundWidget):
     def _build_charts(self) -> None:
         import bqplot as bq
 
+        # No legends (they cover the curves): the titles say which colour is which.
         def chart(title: str, y_label: str, y_range=None):
             x, y = bq.LinearScale(), bq.LinearScale(**(y_range or {}))
             batch = bq.Lines(x=[], y=[], scales={"x": x, "y": y}, colors=["#1976d2"],
-                             stroke_width=1, labels=["train (batch)"], display_legend=True)
+                             stroke_width=1, labels=["train (batch)"])
             val = bq.Lines(x=[], y=[], scales={"x": x, "y": y}, colors=["#e65100"],
-                           marker="circle", marker_size=24, labels=["validation"],
-                           display_legend=True)
+                           marker="circle", marker_size=24, labels=["validation"])
             axes = [bq.Axis(scale=x, label="step", grid_lines="dashed"),
                     bq.Axis(scale=y, side="left", label=y_label, grid_lines="dashed")]
-            fig = bq.Figure(marks=[batch, val], axes=axes, title=title, legend_location="top-right",
+            fig = bq.Figure(marks=[batch, val], axes=axes, title=title,
+                            title_style={"font-size": "13px"},
                             fig_margin={"top": 40, "bottom": 40, "left": 50, "right": 10},
                             layout={"width": "420px", "height": "260px"})
             return fig, batch, val
 
-        self.loss_figure, self._loss_line, self._val_loss_line = chart("loss", "cross-entropy")
+        self.loss_figure, self._loss_line, self._val_loss_line = chart(
+            "loss: batches (blue), validation (orange)", "cross-entropy")
         self.accuracy_figure, self._acc_line, self._val_acc_line = chart(
-            "accuracy", "accuracy", {"min": 0.0, "max": 1.0})
+            "accuracy: batches (blue), validation (orange)", "accuracy", {"min": 0.0, "max": 1.0})
 
     def _publish(self) -> None:
         # Runs on the worker thread only (see BackgroundWidget.offer): one writer per widget.

@@ -26,13 +26,20 @@ function box(left: number, top: number, width: number, height: number, testid: s
   return b;
 }
 
-/** An <img> bound to a Bytes trait with a layer on top for outlines (in % of the picture). */
-function overlaid(img: HTMLElement): { wrap: HTMLElement; layer: HTMLElement } {
-  const layer = h("div", { class: "cnnw-overlay" });
-  Object.assign(layer.style, { position: "absolute", inset: "0", pointerEvents: "none" });
-  const wrap = h("div", {}, img, layer);
-  Object.assign(wrap.style, { position: "relative", display: "inline-block", lineHeight: "0" });
-  return { wrap, layer };
+/** An <img> bound to a Bytes trait with layers on top for numbers and outlines (in % of it). */
+function overlaid(img: HTMLElement): { wrap: HTMLElement; layer: HTMLElement; numbers: HTMLElement } {
+  const cover = (el: HTMLElement) => {
+    Object.assign(el.style, { position: "absolute", inset: "0", pointerEvents: "none" });
+    return el;
+  };
+  const numbers = cover(h("div", { class: "cnnw-numbers" }));
+  const layer = cover(h("div", { class: "cnnw-overlay" }));
+  const wrap = h("div", {}, img, numbers, layer);
+  // fit-content: inside a flex column the wrapper would stretch to the caption's width, and the
+  // overlays (in % of the wrapper) would no longer line up with the picture's pixels.
+  Object.assign(wrap.style, { position: "relative", display: "inline-block", lineHeight: "0",
+    width: "fit-content", alignSelf: "flex-start" });
+  return { wrap, layer, numbers };
 }
 
 function dims(v: unknown): [number, number] {
@@ -61,6 +68,26 @@ function drawCell(model: WidgetModel, layer: HTMLElement): void {
   const [oh, ow] = dims((model.get("shapes") ?? {}).output);
   if (oh <= 0 || ow <= 0 || cell.row === undefined) return;
   layer.append(box((cell.col / ow) * 100, (cell.row / oh) * 100, 100 / ow, 100 / oh, "current-cell"));
+}
+
+/** Writes each value in the middle of its pixel (the kernel sends values only for small grids). */
+function drawValues(layer: HTMLElement, values: unknown, testid: string): void {
+  layer.replaceChildren();
+  if (!Array.isArray(values) || values.length === 0) return;
+  const rows = values.length;
+  values.forEach((row: unknown, i: number) => {
+    if (!Array.isArray(row)) return;
+    row.forEach((v: unknown, j: number) => {
+      const t = h("div", { "data-testid": testid }, fmt(v));
+      Object.assign(t.style, {
+        position: "absolute", left: `${(j / row.length) * 100}%`, top: `${(i / rows) * 100}%`,
+        width: `${100 / row.length}%`, height: `${100 / rows}%`, display: "flex",
+        alignItems: "center", justifyContent: "center", lineHeight: "1", fontSize: "11px",
+        color: "#fff", textShadow: "0 0 2px #000, 0 0 2px #000", pointerEvents: "none",
+      });
+      layer.append(t);
+    });
+  });
 }
 
 /** The kernel as a grid of number inputs; an edit sends the whole kernel back. */
@@ -195,6 +222,13 @@ function render({ model, el }: RenderProps): () => void {
   };
   for (const name of ["cell", "shapes", "padding"]) d.listen(model, name, redraw);
   redraw();
+  const writeValues = () => {
+    const values = model.get("values") ?? {};
+    drawValues(input.numbers, values.input, "input-value");
+    drawValues(output.numbers, values.output, "output-value");
+  };
+  d.listen(model, "values", writeValues);
+  writeValues();
 
   const caption = (text: string) => h("figcaption", { class: "cnnw-caption" }, text);
   f.body.append(
