@@ -165,7 +165,7 @@ def test_resnet18_inplace_relus_and_reused_modules():
     before = model_snapshot(m)
     x = _x(9, n=2, size=64)
     # bn2 is followed by an in-place `out += identity` and an in-place ReLU.
-    for layer in ("layer4", "layer4.1.bn2", "layer3.1.conv2"):
+    for layer in ("layer4.1.bn2", "layer3.1.conv2"):
         out = cw.cam(m, x, layer=layer, target=[1, 2])
         assert all(np.isfinite(a.raw).all() for a in out)
     assert_left_as_found(before, m)
@@ -178,6 +178,7 @@ def test_resnet18_inplace_relus_and_reused_modules():
         assert _corr(a.map, r) > 0.99
 
 
+@pytest.mark.slow
 def test_lite0_agrees_with_pytorch_grad_cam(lite0, cat, coffee):
     """The six methods on the pretrained EfficientNet-Lite0, maps at 224 x 224.
 
@@ -197,7 +198,7 @@ def test_lite0_agrees_with_pytorch_grad_cam(lite0, cat, coffee):
              "layercam": LayerCAM, "eigencam": EigenCAM, "scorecam": ScoreCAM}
     for method, peer in peers.items():
         layer = "_blocks.0._bn2" if method == "scorecam" else None
-        images = x[:1] if method == "scorecam" else x
+        images = x if method == "gradcam" else x[:1]          # one batch of two, then one image
         ours = cw.cam(lite0, images, layer=layer, method=method)
         ours = ours if isinstance(ours, list) else [ours]
         assert ours[0].layer == (layer or "_act_head")
@@ -208,11 +209,7 @@ def test_lite0_agrees_with_pytorch_grad_cam(lite0, cat, coffee):
         lite0.module.zero_grad(set_to_none=True)
         for a, r in zip(ours, ref):
             r_ours = _corr(a.map, r)
-            if method == "eigencam" and r_ours < 0.99:       # the other sign of the SVD
-                flipped = cw.cam(lite0, images, method="eigencam")
-                flipped = flipped if isinstance(flipped, list) else [flipped]
-                neg = np.maximum(-a.raw, 0)
-                up = F.interpolate(torch.from_numpy(neg)[None, None], size=(224, 224),
-                                   mode="bilinear", align_corners=False)[0, 0].numpy()
-                r_ours = _corr(up, r)
+            if method == "eigencam" and r_ours < 0.99:       # the SVD gave them the other sign
+                neg = torch.from_numpy(np.maximum(-a.raw, 0))[None, None]
+                r_ours = _corr(F.interpolate(neg, size=(224, 224), mode="bilinear"), r)
             assert r_ours >= 0.99, f"{method}: r = {r_ours:.4f}"

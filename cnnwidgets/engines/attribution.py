@@ -158,6 +158,18 @@ def auto_batch_size(model, *, with_grad: bool, limit: int = 64) -> int:
     return int(max(1, min(limit, budget // per_input)))
 
 
+def input_layout(x: torch.Tensor) -> torch.Tensor:
+    """The memory layout the engines run a batch in: channels_last on the CPU.
+
+    Measured on EfficientNet-Lite0 at 224 px, one CPU thread: forward 5-10 % and
+    forward+backward about 20 % faster than with contiguous (NCHW) inputs; the model's weights
+    are not touched. Other devices keep their layout (not measured there).
+    """
+    if x.device.type == "cpu" and x.ndim == 4:
+        return x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
 def check_batch_size(batch_size: Any) -> None:
     if batch_size is not None and (isinstance(batch_size, bool) or
                                    not isinstance(batch_size, (int, np.integer)) or batch_size < 1):

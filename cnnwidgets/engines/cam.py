@@ -30,7 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from .attribution import (Attribution, as_model, auto_batch_size, check_batch_size,
-                          check_params, gather_scores, is_batch, minmax_map, resolve_targets)
+                          check_params, gather_scores, input_layout, is_batch, minmax_map,
+                          resolve_targets)
 from .guard import preserved
 from .layers import capture, forward_hooks
 
@@ -136,7 +137,7 @@ def _scorecam(m, A: torch.Tensor, x: torch.Tensor, targets: torch.Tensor, batch_
             lo = up.flatten(1).amin(1).view(-1, 1, 1, 1)
             hi = up.flatten(1).amax(1).view(-1, 1, 1, 1)
             mask = (up - lo) / (hi - lo + 1e-8)
-            logits = m.logits(x[i] * mask)
+            logits = m.logits(input_layout(x[i] * mask))
             scores[i, c] = gather_scores(logits, targets[i]).float()
     weights = scores.softmax(1).to(A.dtype)
     return (weights[:, :, None, None] * A).sum(1)
@@ -186,7 +187,7 @@ def cam(model, images: Any, layer: str | None = None, target: Any = None,
     check_batch_size(batch_size)
     layer = _spatial_layer(m, layer)
     layer_module = m.module_of(layer)
-    x = m.prepare(images)
+    x = input_layout(m.prepare(images))
     n = x.shape[0]
     if isinstance(target, (list, tuple, np.ndarray, torch.Tensor)) and len(target) != n:
         raise ValueError(f"got {len(target)} targets for {n} images: give one per image, a "
@@ -218,7 +219,7 @@ def cam(model, images: Any, layer: str | None = None, target: Any = None,
         up = F.interpolate(raw.clamp(min=0)[:, None], size=x.shape[-2:], mode="bilinear",
                            align_corners=False)[:, 0]
         maps = minmax_map(up).cpu().numpy()
-    raw_np = raw.cpu().numpy()
+    raw_np = raw.cpu().contiguous().numpy()
     targets = torch.cat(all_targets).tolist()
     scores = torch.cat(all_scores).cpu().tolist()
     results = [Attribution(map=mp, raw=r, target=int(t), score=float(s), method=name,

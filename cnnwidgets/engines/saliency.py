@@ -12,7 +12,10 @@ Methods (``cw.saliency(m, img, target, method=..., **params)``):
   baseline to x (Sundararajan et al. 2017), with ``steps`` points by the trapezoid rule
   (``integration="riemann_trapezoid"``) or Gauss-Legendre (``"gausslegendre"``). The sum of
   the attributions approximates logit(x) - logit(baseline); the difference is reported as
-  ``params["convergence_delta"]``.
+  ``params["convergence_delta"]``. Deep networks need more points than small ones: on
+  EfficientNet-Lite0 with the zero baseline, 50 trapezoid points leave about 35 % of the
+  logit difference unexplained (Captum's IntegratedGradients gives the same), 64
+  Gauss-Legendre points about 7 %; raise ``steps`` until the delta is small.
 - ``guided_backprop``: the gradient with every ReLU passing back only positive gradients
   (Springenberg et al. 2015). ReLU and ReLU6 are changed wherever they run through
   ``torch.nn.functional`` or ``torch`` (``nn.ReLU``, ``nn.ReLU6``, ``F.relu``, ``torch.relu``,
@@ -36,7 +39,8 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 from .attribution import (Attribution, as_model, auto_batch_size, check_batch_size,
-                          check_params, gather_scores, is_batch, percentile_map, resolve_targets)
+                          check_params, gather_scores, input_layout, is_batch, percentile_map,
+                          resolve_targets)
 from .guard import preserved
 
 METHODS = ("gradient", "gradient_x_input", "smoothgrad", "integrated_gradients",
@@ -101,7 +105,7 @@ def _input_grads(m, xs: torch.Tensor, targets: torch.Tensor | None, target_spec:
     ``targets=None`` resolves ``target_spec`` against this very forward pass (so a plain
     gradient needs one forward and one backward in all).
     """
-    xs = xs.detach().requires_grad_()
+    xs = input_layout(xs.detach()).requires_grad_()
     with torch.enable_grad():
         logits = m.logits(xs)
         if targets is None:
@@ -190,7 +194,7 @@ def saliency(model, images: Any, target: Any = None, method: str = "gradient", *
         raise ValueError(f"unknown saliency method {method!r}; methods: {', '.join(METHODS)}")
     check_params(method, params, _PARAMS[method])
     check_batch_size(batch_size)
-    x = m.prepare(images)
+    x = input_layout(m.prepare(images))
     n, shape = x.shape[0], tuple(x.shape[1:])
     used: list[dict] = [dict(params) for _ in range(n)]
 
@@ -260,7 +264,7 @@ def saliency(model, images: Any, target: Any = None, method: str = "gradient", *
                 u["baseline"] = params.get("baseline", "zeros") if not isinstance(
                     params.get("baseline"), torch.Tensor) else "tensor"
 
-    raw_np = raw.detach().float().cpu().numpy()
+    raw_np = raw.detach().float().cpu().contiguous().numpy()
     scores = gather_scores(logits, targets).float().cpu().tolist()
     results = [Attribution(map=percentile_map(np.abs(r).max(0)), raw=r, target=int(t),
                            score=float(s), method=method, params=u)
