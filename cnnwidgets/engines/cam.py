@@ -206,12 +206,7 @@ def cam(model, images: Any, layer: str | None = None, target: Any = None,
                 raw = GRADIENT_METHODS[name](A, G)
             else:
                 A, logits, t = _activations(m, layer_module, layer, xs, ts)
-                if A.ndim != 4:
-                    raise ValueError(f"layer {layer!r} gives {A.ndim - 1}-D outputs, not maps")
-                if name == "eigencam":
-                    raw = _eigencam(A)
-                else:
-                    raw = _scorecam(m, A, xs, t, chunk)
+                raw = _eigencam(A) if name == "eigencam" else _scorecam(m, A, xs, t, chunk)
             raws.append(raw.detach().float())
             all_targets.append(t)
             all_scores.append(gather_scores(logits, t).float())
