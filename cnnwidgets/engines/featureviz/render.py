@@ -5,13 +5,19 @@ optimisation step) that a widget can consume live and stop at any time (stop ite
 set the ``stop`` event). :func:`visualize` runs it to the end and returns a
 :class:`Visualization`.
 
-Why it is faster than lucent's ``render_vis``:
+Why it is faster than lucent's ``render_vis`` (measured on Lite0, CPU, see
+``benchmarks/featureviz_vs_lucent.py``):
 
-- a list of objectives is one batch: every forward and backward pass is shared by all
-  the images, instead of one call per channel;
+- parameters stay frozen, so the backward pass computes gradients for the image only, not
+  for every weight of the network;
 - the forward pass stops after the deepest layer an objective reads (``StopForward``
   from the capture hook); only class-logit objectives run the whole network;
-- the geometric transforms and the upscale to the model's input are one ``grid_sample``.
+- the geometric transforms and the upscale to the model's input are one ``grid_sample``;
+- on the CPU the input is channels-last (oneDNN kernels);
+- a list of objectives is one batch: the parameterization, transforms and optimiser run
+  once, and on a GPU the forward and backward passes are shared too. On the CPU a batch
+  costs more per image than single images (cache), so the model runs it in chunks of one
+  image (``chunk``); the result is the same.
 
 Hooks, eval mode and frozen parameters are in place only inside each step, so between
 frames (and after an abandoned iteration) the model is exactly as it was found.
@@ -19,10 +25,10 @@ frames (and after an abandoned iteration) the model is exactly as it was found.
 Size: the image is optimised at ``size`` pixels (default 128) and resampled to the model's
 input size (224 for ImageNet models) before the forward pass, as lucent does. At 224 the
 model sees each rendered pixel larger than its training pixels, so a unit's pattern is drawn
-with fewer, bolder strokes than when rendering at 224 directly, and the parameterization has
-a third of the values to optimise; the forward cost is that of a 224 input either way.
-``input_size`` overrides the size the model sees (e.g. ``input_size=size`` for a native
-render at a smaller, faster input).
+with fewer, bolder strokes, and the parameterization has a third of the values to optimise.
+``input_size=size`` renders natively instead: about three times cheaper per step, but the
+render is then tuned to a 128-px input (shown at 224 it excites its unit less than half as
+much: on Lite0 ``_blocks.8``, 24 steps, 9.5 vs 22.7), so the default keeps the model's size.
 """
 from __future__ import annotations
 
@@ -46,6 +52,9 @@ from .transforms import Compose, Resize, as_transforms
 DEFAULT_STEPS = 512
 DEFAULT_SIZE = 128
 DEFAULT_LR = 0.05
+# The phase of MACO moves in radians and only through a standardisation: it needs larger
+# steps (on Lite0, 24 steps reach about 0.5x the Fourier objective at 0.05, 0.75x at 0.2-0.5).
+MACO_LR = 0.25
 
 
 def _to_numpy(images: torch.Tensor) -> np.ndarray:
@@ -181,7 +190,7 @@ class Render:
     def __init__(self, model, objective, *, steps: int = DEFAULT_STEPS,
                  size: int | Sequence[int] = DEFAULT_SIZE, param: str = "fft",
                  decorrelate: bool = True, batch: int | None = None, transforms="standard",
-                 lr: float = DEFAULT_LR, seed: int | None = None, tv: float = 0.0,
+                 lr: float | None = None, seed: int | None = None, tv: float = 0.0,
                  l1: float = 0.0, l2: float = 0.0, blur: float = 0.0, maco: bool = False,
                  valid: str = "sigmoid", input_size: int | Sequence[int] | None = None,
                  stop: threading.Event | None = None,
@@ -230,7 +239,10 @@ class Render:
                 penalty = reg() * float(weight) + penalty
         self._penalty = penalty if isinstance(penalty, Objective) else None
 
-        make_opt = optimizer or (lambda ps: torch.optim.Adam(ps, lr=lr))
+        if lr is None:
+            lr = MACO_LR if maco else DEFAULT_LR
+        self.lr = float(lr)
+        make_opt = optimizer or (lambda ps: torch.optim.Adam(ps, lr=self.lr))
         self.optimizer = make_opt(self.param.parameters())
 
         wanted = set().union(*(o.layers for o in self.objectives))
@@ -386,7 +398,7 @@ def render_iter(model, objective, **kwargs) -> Render:
 
 def visualize(model, objective, *, steps: int = DEFAULT_STEPS, size=DEFAULT_SIZE,
               param: str = "fft", decorrelate: bool = True, batch: int | None = None,
-              transforms="standard", lr: float = DEFAULT_LR, seed: int | None = None,
+              transforms="standard", lr: float | None = None, seed: int | None = None,
               tv: float = 0.0, l1: float = 0.0, l2: float = 0.0, blur: float = 0.0,
               maco: bool = False, stream: bool = False, **kwargs: Any):
     """Feature visualization: optimise images that maximise ``objective``.
@@ -402,7 +414,7 @@ def visualize(model, objective, *, steps: int = DEFAULT_STEPS, size=DEFAULT_SIZE
     ``transforms``: "standard" (lucent's pad, jitter, scale, rotate, jitter), a list (of
     :mod:`~cnnwidgets.engines.featureviz.transforms` or any ``tensor -> tensor`` callables),
     or None. ``tv``, ``l1``, ``l2``, ``blur``: weights of image regularisers.
-    ``lr``: Adam's learning rate; ``optimizer``: a callable ``params -> Optimizer`` instead.
+    ``lr``: Adam's learning rate (default 0.05; 0.25 with ``maco``); ``optimizer``: a callable ``params -> Optimizer`` instead.
     ``channels_last``: feed the model channels-last tensors (default: on the CPU, where it
     is faster; models that ``.view()`` their activations fall back automatically).
     ``seed``: makes the run repeatable (None draws one from torch's global generator; the
