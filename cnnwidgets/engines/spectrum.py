@@ -18,7 +18,8 @@ images the tracker keeps four columns per channel, each holding at most one exam
 The targets are ``t+ = fraction * M+`` and ``t- = fraction * M-`` with ``M+`` the largest and
 ``M-`` the smallest value seen so far (``fraction`` = 0.1 by default), or fixed numbers given as
 ``targets=``. Exactness: ``max`` and ``min`` are exact for any split of the stream into
-batches and any merge order (ties go to the image seen first). The slight columns are exact
+batches, and merging trackers gives what one tracker over the streams one after the other
+gives (ties go to the image seen first). The slight columns are exact
 whenever the target is fixed (``targets=``), because they are then a top-k by a fixed key. With
 the relative default the target rises while the stream passes, and the tracker keeps a pool of
 ``pool`` candidates (default ``2 k``) ranked against the current target and re-ranked after each
@@ -35,10 +36,11 @@ and :func:`pre_activation_layer` maps an activation name to the layer before it
 
 Cost and memory: the forward pass stops right after the hooked layer under
 ``torch.inference_mode``; every column is a set of fixed-size tensors on the model's device,
-merged with each batch by one sort over ``(channels, k + batch)``; crops (the receptive field
-around the position, scaled to ``crop_px``) are gathered only for examples that enter a column,
-into the slot of the example they evict. Image ids are kept only for current
-members. So memory is ``channels x (2 k + 2 pool) x crop bytes`` whatever the number of images.
+merged with each batch by one sort over ``(channels, k + batch)``; crops (the effective
+receptive field around the position, see :func:`receptive_field`, scaled to ``crop_px``) are
+gathered only for examples that enter a column, into the slot of the example they evict. Image
+ids are kept only for current members. So memory is about ``channels x (2 k + 2 pool) x 3 x
+crop_px**2`` bytes (about 0.66 MB per channel at the defaults), whatever the number of images.
 """
 from __future__ import annotations
 
