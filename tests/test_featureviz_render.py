@@ -177,6 +177,8 @@ def test_errors_before_the_first_step(tiny_cnn):
         fv.render_iter(tiny_cnn, "conv2:0", param="wavelet")
     with pytest.raises(ValueError):
         fv.render_iter(tiny_cnn, [])
+    with pytest.raises(ValueError, match="batch"):
+        fv.render_iter(tiny_cnn, "conv2:0", batch=0)
     with pytest.raises(TypeError):
         fv.render_iter("not a model", "conv2:0")
 

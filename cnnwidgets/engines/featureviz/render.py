@@ -211,7 +211,7 @@ class Render:
         else:
             self.objectives = [as_objective(objective)]
             self.per_image = False
-        n = len(self.objectives) if self.per_image else int(batch or 1)
+        n = len(self.objectives) if self.per_image else (1 if batch is None else int(batch))
         if int(steps) < 0:
             raise ValueError(f"steps must be >= 0, got {steps}")
         for o in self.objectives:
