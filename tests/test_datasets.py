@@ -130,3 +130,19 @@ def test_scan_of_imagenette_matches_updates_with_its_images(tiny_cnn, imagenette
         for col in a:
             assert [e.image_id for e in a[col]] == [e.image_id for e in b[col]]
     assert s.images_seen == 6
+
+
+def test_model_transform_matches_the_model_preprocessing_in_dataloader_workers(tiny_cnn,
+                                                                               imagenette_root):
+    tf = cw.datasets.model_transform(tiny_cnn)
+    ds = cw.datasets.imagenette(imagenette_root, split="val", download=False, transform=tf)
+    raw = cw.datasets.imagenette(imagenette_root, split="val", download=False)
+    loader = DataLoader(ds, batch_size=4, num_workers=2)
+    batches = list(iter_batches(loader))
+    x = torch.cat([b for b, _ in batches])
+    torch.testing.assert_close(x, tiny_cnn.preprocess([raw[i][0] for i in range(6)]))
+    s = cw.ActivationSpectrum(tiny_cnn, "conv2", None, k=2).scan(loader, progress=False)
+    ref = cw.ActivationSpectrum(tiny_cnn, "conv2", None, k=2).update([raw[i][0] for i in range(6)])
+    for ch in range(6):
+        assert [e.image_id for e in s.examples(ch)["max"]] == \
+            [e.image_id for e in ref.examples(ch)["max"]]

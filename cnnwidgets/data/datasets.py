@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -135,6 +135,39 @@ class SampleCrops(Dataset):
 def sample_crops(n: int = 1000, size: int = 224, seed: int = 0) -> SampleCrops:
     """An offline data set of ``n`` crops of the bundled photos (see :class:`SampleCrops`)."""
     return SampleCrops(n, size, seed)
+
+
+class ModelTransform:
+    """A model's preprocessing for one image, image -> (C, H, W) input tensor on the CPU.
+
+    The same steps as ``Model.preprocess`` (resize the shorter side, centre crop, scale, then
+    ``(x - mean) / std``), but holding only those settings, so that it pickles small and runs
+    in ``DataLoader`` worker processes: batches then arrive as ready input tensors.
+    """
+
+    def __init__(self, model):
+        self.in_channels = model.in_channels
+        self.resize_size, self.input_size = model.resize_size, tuple(model.input_size)
+        self.interpolation = model.interpolation
+        self.mean = torch.tensor(model.mean).view(-1, 1, 1)
+        self.std = torch.tensor(model.std).view(-1, 1, 1)
+
+    def __call__(self, image: Any) -> torch.Tensor:
+        from torchvision.transforms.v2 import functional as TF
+
+        pil = load_image(image)
+        if self.in_channels == 1:
+            pil = pil.convert("L")
+        t = TF.pil_to_tensor(pil)
+        t = TF.resize(t, self.resize_size, interpolation=self.interpolation, antialias=True)
+        t = TF.center_crop(t, list(self.input_size))
+        return (t.float().div_(255) - self.mean) / self.std
+
+
+def model_transform(model) -> ModelTransform:
+    """``transform=`` for the data sets here (or any torchvision data set) that preprocesses
+    as ``model`` does, e.g. in the workers of a ``DataLoader``; see :class:`ModelTransform`."""
+    return ModelTransform(model)
 
 
 # ---- any source -> batches -------------------------------------------------------------------
