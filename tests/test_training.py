@@ -136,6 +136,17 @@ def test_stop_event_ends_after_the_current_batch():
     assert not any(m.training for m in model.modules())
 
 
+def test_threads_setting_is_used_and_restored():
+    tr, _ = small_digits(32)
+    before = torch.get_num_threads()
+    seen = []
+    train(tiny_model(), tr, epochs=1, batch_size=16, device="cpu", threads=1, progress=False,
+          callbacks=[lambda e: seen.append(torch.get_num_threads()) if e.kind == "batch" else None])
+    assert set(seen) == {1} and torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        train(tiny_model(), tr, threads=0)
+
+
 def test_training_flags_restored_per_submodule():
     model = tiny_model()
     model.train()

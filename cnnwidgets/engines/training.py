@@ -157,7 +157,7 @@ def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3
           optimizer: str | torch.optim.Optimizer = "adam", weight_decay: float = 0.0,
           schedule: str | None = "onecycle", batch_size: int = 64, seed: int = 0,
           device=None, callbacks: Iterable[Callback] = (), stop: threading.Event | None = None,
-          progress: bool | None = None) -> History:
+          progress: bool | None = None, threads: int | None = None) -> History:
     """Train ``model`` (a cnnwidgets Model or an nn.Module) and return its :class:`History`.
 
     ``train_data`` / ``val_data``: Datasets or DataLoaders of (image, label) pairs, inputs
@@ -166,10 +166,14 @@ def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3
     where the model is; the model is moved there and stays. ``callbacks`` get a
     :class:`TrainEvent` after every batch, every epoch and at the end. ``stop``: set it from
     another thread to end training after the current batch. ``progress``: a tqdm bar (default:
-    when stderr is a terminal).
+    when stderr is a terminal). ``threads``: CPU threads for this run (restored after); None
+    keeps PyTorch's setting. On a busy machine, 1 thread can be many times faster for a small
+    network: with more threads than free cores, every operation waits for a descheduled thread.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if threads is not None and (isinstance(threads, bool) or int(threads) != threads or threads < 1):
+        raise ValueError(f"threads must be a positive whole number or None, got {threads!r}")
     if lr <= 0:
         raise ValueError(f"the learning rate must be positive, got {lr}")
     module = _module_of(model)
@@ -204,6 +208,9 @@ def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3
 
     history = History(device=str(dev))
     modes = [(m, m.training) for m in module.modules()]
+    saved_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
     start = time.perf_counter()
     step = 0
 
@@ -254,6 +261,7 @@ def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3
             history.epochs.append(row)
             emit(TrainEvent(kind="epoch", total_steps=total_steps, **row))
     finally:
+        torch.set_num_threads(saved_threads)
         for m, mode in modes:
             m.training = mode
         for p in module.parameters():
