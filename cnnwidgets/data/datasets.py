@@ -225,8 +225,9 @@ def iter_batches(data: Any, batch_size: int = 32) -> Iterator[tuple[Any, list]]:
     tensors, ``(tensor, labels)``, dicts with "image", or lists of items); a 4-D input tensor
     (split into ``batch_size`` rows); a Dataset or any iterable of items (PIL images, arrays,
     paths, ``(image, label)`` tuples, dicts with "image" and optionally "id").
-    4-D tensors are taken as ready model input (as ``Model.prepare`` does); anything else goes
-    through the model's preprocessing.
+    4-D tensors are taken as ready model input (as ``Model.prepare`` does), so a DataLoader of
+    tensors must already hold normalized inputs: build its data set with
+    ``transform=model_transform(model)``. Anything else goes through the model's preprocessing.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
