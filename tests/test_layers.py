@@ -78,3 +78,36 @@ def test_layer_error_lists_closest_names_first():
     err = LayerNotFoundError("layer4.1.con1", ["conv1", "layer4.1.conv1", "layer4.1.conv2", "fc"])
     assert str(err).index("layer4.1.conv1") < str(err).index("fc")
     assert err.valid == ["conv1", "layer4.1.conv1", "layer4.1.conv2", "fc"]
+
+
+def test_engine_calls_on_one_model_from_two_threads_do_not_see_each_others_hooks():
+    # A feature-map call stops its forward pass early from a hook; a concurrent full forward on
+    # the same model must not be stopped by it (the Explorer recomputes its parts in threads).
+    import threading
+
+    import cnnwidgets as cw
+
+    m = cw.load_model(_net(), input_size=8, device="cpu")
+    x = torch.randn(1, 3, 8, 8)
+    errors, barrier = [], threading.Barrier(2)
+
+    def maps():
+        barrier.wait()
+        for _ in range(200):
+            cw.feature_maps(m, x, "conv")
+
+    def predictions():
+        barrier.wait()
+        for _ in range(200):
+            try:
+                m.predict(x, k=1)
+            except Exception as exc:  # StopForward leaking in from the other thread
+                errors.append(exc)
+
+    threads = [threading.Thread(target=maps), threading.Thread(target=predictions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert all(not mod._forward_hooks for mod in m.module.modules())
