@@ -100,8 +100,11 @@ def _from_bytes(data: bytes, what: str) -> Image.Image:
         img = Image.open(io.BytesIO(data))
         img.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        # PIL's "cannot identify image file <_io.BytesIO object at 0x...>" says nothing a
+        # reader can use; other errors (a truncated JPEG, say) do.
+        detail = "" if isinstance(exc, UnidentifiedImageError) else f" ({exc})"
         raise ImageLoadError(f"{what} is not an image that PIL can read (PNG, JPEG, GIF, BMP, "
-                             f"TIFF, WebP...): {exc}") from None
+                             f"TIFF, WebP...){detail}") from None
     return _from_pil(img)
 
 
