@@ -164,3 +164,10 @@ def test_predict_and_probe_leave_the_model_as_found(cat):
     _ = m.layers
     assert_left_as_found(before, m)
     assert m.module.training and not m.module.conv1.bn.training
+
+
+def test_double_precision_models_get_double_inputs(cat):
+    m = cw.load_model(TupleNet().double(), input_size=32, device="cpu")
+    assert m.preprocess(cat).dtype == torch.float64
+    assert m.layer_info["conv"].shape == (4, 32, 32)
+    assert len(m.predict(cat, k=2)) == 2

@@ -61,6 +61,14 @@ class Model:
             return t.device
         return torch.device("cpu")
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """The floating-point type of the weights (inputs are made to match it)."""
+        for t in self.module.parameters():
+            if t.is_floating_point():
+                return t.dtype
+        return torch.float32
+
     def to(self, device: str | torch.device) -> "Model":
         self.module.to(device)
         return self
@@ -119,8 +127,8 @@ class Model:
         batch = images if isinstance(images, (list, tuple)) else [images]
         if not batch:
             raise ValueError("no images to preprocess")
-        x = torch.stack([self._image_tensor(im) for im in batch]).to(self.device)
-        return self.normalize(x)
+        x = torch.stack([self._image_tensor(im) for im in batch])
+        return self.normalize(x.to(self.device, self.dtype))
 
     def prepare(self, images: Any) -> torch.Tensor:
         """Like :meth:`preprocess`, but a 4-D tensor passes through as an input that is ready."""
@@ -132,7 +140,8 @@ class Model:
         return self.preprocess(images)
 
     def example_input(self, batch: int = 1) -> torch.Tensor:
-        return torch.zeros(batch, self.in_channels, *self.input_size, device=self.device)
+        return torch.zeros(batch, self.in_channels, *self.input_size, device=self.device,
+                           dtype=self.dtype)
 
     # ---- forward ------------------------------------------------------------------------
     def logits(self, x: torch.Tensor) -> torch.Tensor:
