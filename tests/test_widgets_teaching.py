@@ -253,3 +253,22 @@ def test_training_errors_show_in_the_widget_which_stays_usable(no_thread_leak, s
     mon.run()
     assert mon.error == "" and len(mon.history.epochs) == 1
     mon.close()
+
+
+def test_a_viewer_can_look_at_the_model_while_it_trains(no_thread_leak, small_digits, cat):
+    gate = Gate(small_digits[0])
+    net = cw.load_model(tiny_model(), labels=[str(i) for i in range(10)], mean=(0.5,), std=(0.5,),
+                        input_size=8, in_channels=1, device="cpu")
+    net.module.eval()
+    mon = cw.TrainingMonitor(net, gate, epochs=50, batch_size=16, device="cpu")
+    mon.start()
+    assert gate.reached.wait(20)
+    # Training is between batches (waiting for data): an engine call gets the model's lock,
+    # and leaves the model in the train mode it found.
+    maps = cw.feature_maps(net, cat, "0")
+    assert maps.shape == (4, 8, 8) and net.module.training
+    mon.stop(wait=False)
+    gate.release.set()
+    mon.wait()
+    assert mon.error == "" and not net.module.training  # eval mode, as before training
+    mon.close()

@@ -21,6 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from .guard import model_lock
+
 
 @dataclass(frozen=True)
 class TrainEvent:
@@ -124,20 +126,21 @@ def evaluate(model, data, *, batch_size: int = 256, device=None) -> tuple[float,
     dev = _pick_device(module, device) if device is not None else next(
         (p.device for p in module.parameters()), torch.device("cpu"))
     loader = _loader(data, batch_size, shuffle=False, seed=0)
-    modes = [(m, m.training) for m in module.modules()]
     total_loss, correct, count = 0.0, 0, 0
-    try:
-        module.eval()
-        with torch.inference_mode():
-            for batch in loader:
-                x, y = _batch(batch, dev)
-                out = _logits(model, x)
-                total_loss += float(F.cross_entropy(out, y, reduction="sum"))
-                correct += int((out.argmax(-1) == y).sum())
-                count += len(y)
-    finally:
-        for m, mode in modes:
-            m.training = mode
+    with model_lock(module):
+        modes = [(m, m.training) for m in module.modules()]
+        try:
+            module.eval()
+            with torch.inference_mode():
+                for batch in loader:
+                    x, y = _batch(batch, dev)
+                    out = _logits(model, x)
+                    total_loss += float(F.cross_entropy(out, y, reduction="sum"))
+                    correct += int((out.argmax(-1) == y).sum())
+                    count += len(y)
+        finally:
+            for m, mode in modes:
+                m.training = mode
     if count == 0:
         raise ValueError("the evaluation data set is empty")
     return total_loss / count, correct / count
@@ -207,7 +210,13 @@ def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3
         bar = tqdm(total=total_steps, unit="batch")
 
     history = History(device=str(dev))
-    modes = [(m, m.training) for m in module.modules()]
+    # The model's lock is held per batch, not for the whole run, so that a viewer on the same
+    # model (feature maps while it trains) gets its turn between batches and never sees a
+    # half-done step; other engines restore the train mode they find.
+    lock = model_lock(module)
+    with lock:
+        modes = [(m, m.training) for m in module.modules()]
+        module.train()
     saved_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
@@ -219,7 +228,6 @@ def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3
             cb(event)
 
     try:
-        module.train()
         for epoch in range(1, epochs + 1):
             loss_sum, correct, count = 0.0, 0, 0
             for batch in loader:
@@ -227,15 +235,16 @@ def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3
                     history.stopped = True
                     break
                 x, y = _batch(batch, dev)
-                opt.zero_grad(set_to_none=True)
-                out = _logits(model, x)
-                loss = F.cross_entropy(out, y)
-                loss_value = loss.item()
-                if not math.isfinite(loss_value):
-                    raise TrainingError(f"the loss became {loss_value} at step {step + 1}; "
-                                        "try a lower learning rate")
-                loss.backward()
-                opt.step()
+                with lock:
+                    opt.zero_grad(set_to_none=True)
+                    out = _logits(model, x)
+                    loss = F.cross_entropy(out, y)
+                    loss_value = loss.item()
+                    if not math.isfinite(loss_value):
+                        raise TrainingError(f"the loss became {loss_value} at step {step + 1}; "
+                                            "try a lower learning rate")
+                    loss.backward()
+                    opt.step()
                 lr_now = opt.param_groups[0]["lr"]
                 if sched is not None:
                     sched.step()
@@ -254,7 +263,6 @@ def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3
             val_loss = val_acc = None
             if val_data is not None:
                 val_loss, val_acc = evaluate(model, val_data, device=dev)
-                module.train()
             row = dict(epoch=epoch, step=step, loss=loss_sum / count, accuracy=correct / count,
                        lr=opt.param_groups[0]["lr"], time=time.perf_counter() - start,
                        val_loss=val_loss, val_accuracy=val_acc)
@@ -262,10 +270,11 @@ def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3
             emit(TrainEvent(kind="epoch", total_steps=total_steps, **row))
     finally:
         torch.set_num_threads(saved_threads)
-        for m, mode in modes:
-            m.training = mode
-        for p in module.parameters():
-            p.grad = None
+        with lock:
+            for m, mode in modes:
+                m.training = mode
+            for p in module.parameters():
+                p.grad = None
         if bar is not None:
             bar.close()
     history.seconds = time.perf_counter() - start
