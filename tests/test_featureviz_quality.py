@@ -2,7 +2,7 @@
 photos do, and the Fourier + decorrelated parameterization beats plain pixels.
 
 Activations are measured independently of the engine: the render (or photo crop) resized
-bilinearly to 224, normalised, one forward pass, a plain forward hook, mean over positions.
+bilinearly to 224, normalised, a forward pass to the layer, mean over positions.
 Few steps (32 at 128 px) already show both properties; a fixed seed makes them repeatable.
 """
 import numpy as np
@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 
 import cnnwidgets as cw
-from cnnwidgets.engines import featureviz as fv
+from cnnwidgets.engines.guard import preserved
+from cnnwidgets.engines.layers import capture, run_until_captured
 
 LAYER = "_blocks.8"            # a middle layer: 112 channels at 14 x 14
 CHANNELS = [0, 1, 2, 3]
@@ -33,17 +34,14 @@ def channel_means(model, images: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) in [0, 1] -> (N, C) mean activation of each channel of LAYER."""
     x = F.interpolate(images, size=model.input_size, mode="bilinear", align_corners=False,
                       antialias=images.shape[-1] > model.input_size[-1])
-    out = {}
-    h = model.module.get_submodule(LAYER).register_forward_hook(lambda m, i, o: out.update(o=o))
-    try:
-        with torch.inference_mode():
-            model.module.eval()
-            for i in range(0, len(x), 32):
-                model.module(model.normalize(x[i:i + 32]))
-                out.setdefault("all", []).append(out["o"].mean((2, 3)))
-    finally:
-        h.remove()
-    return torch.cat(out["all"])
+    means = []
+    with preserved(model.module), torch.inference_mode(), \
+            capture({LAYER: model.module_of(LAYER)}, stop_after_last=True) as store:
+        for i in range(0, len(x), 16):
+            # the layer's output is all we read: end the forward pass there
+            run_until_captured(lambda: model.module(model.normalize(x[i:i + 16])))
+            means.append(store[LAYER].mean((2, 3)))
+    return torch.cat(means)
 
 
 def photo_crops() -> torch.Tensor:
