@@ -319,6 +319,14 @@ def test_model_left_as_found(tiny_cnn):
     assert_left_as_found(before, tiny_cnn)
 
 
+def test_double_precision_model(tiny_cnn):
+    tiny_cnn.module.double()
+    x = _inputs(10, seed=31).double()
+    s = _feed(ActivationSpectrum(tiny_cnn, LAYER, None, k=3), x, [4, 6])
+    maps = _reference_maps(tiny_cnn, x)
+    _check_extremes(s, maps, 3, range(6))
+
+
 def test_bad_input_gives_clear_errors(tiny_cnn):
     with pytest.raises(cw.LayerNotFoundError):
         ActivationSpectrum(tiny_cnn, "conv9", None)

@@ -197,7 +197,7 @@ def _probe_receptive_field(m, layer: str, shape: tuple, mass: float | None):
     ic, jc = h // 2, w // 2
     stride = (H / h, W / w)
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn(4, m.in_channels, H, W, generator=gen).to(m.device).requires_grad_(True)
+    x = torch.randn(4, m.in_channels, H, W, generator=gen).to(m.device, m.dtype).requires_grad_(True)
     with preserved(m.module), torch.enable_grad(), \
             capture({layer: m.module_of(layer)}, stop_after_last=True, transform=lambda t: t) as st:
         run_until_captured(lambda: m.module(x))
