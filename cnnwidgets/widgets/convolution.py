@@ -78,14 +78,13 @@ class ConvolutionExplorer(CNNWidget):
         self.observe(self._on(self._compute), ["stride", "padding", "dilation"])
         self.observe(self._on(self._show_cell), "position")
         problems = []
-        for step, args in ((self._pick_kernel, ()) if named else (self._set_kernel, (kernel,)),
-                           (self._set_source, (image,))):
-            if not self.attempt(step, *args, compute=False):
-                problems.append(self.error)
-        if not self.kernel:
+        if not (self.attempt(self._pick_kernel, compute=False) if named
+                else self.attempt(self._set_kernel, kernel, compute=False)):
+            problems.append(self.error)
             self._quietly(kernel_name="edge")       # a bad kernel: show the edge kernel meanwhile
             self.attempt(self._pick_kernel, compute=False)
-        if self._grid.shape == (1, 1):
+        if not self.attempt(self._set_source, image, compute=False):
+            problems.append(self.error)
             self._quietly(source="numbers")         # a bad image: show the numbers meanwhile
             self.attempt(self._load_source, compute=False)
         if self.attempt(self._compute) and problems:
@@ -179,8 +178,9 @@ class ConvolutionExplorer(CNNWidget):
             raise ValueError(f"the kernel must be a 2-D grid of numbers, got shape {k.shape}")
         f = conv.output_size_formula(self._grid.shape, k.shape, **self._settings())
         self.formula = (f"rows: {f['rows']['text']}\ncols: {f['cols']['text']}")
-        self.formula_latex = (f"{f['latex']}\\qquad H_\\text{{out}} = {f['rows']['latex']},"
-                              f"\\quad W_\\text{{out}} = {f['cols']['latex']}")
+        self.formula_latex = (r"\begin{aligned}" + f["latex"].replace("=", "&=", 1)
+                              + r" \\ H_\text{out} &= " + f["rows"]["latex"]
+                              + r" \\ W_\text{out} &= " + f["cols"]["latex"] + r"\end{aligned}")
         self._output = None
         out = conv.convolve2d(self._grid, k, **self._settings())
         self._output, self._kernel = out, k
