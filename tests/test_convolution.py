@@ -135,3 +135,24 @@ def test_bad_input_gives_clear_errors():
 def test_a_grid_of_numbers_is_used_as_is():
     g = conv.image_grid([[0, 5], [7, 2]])
     assert g.tolist() == [[0, 5], [7, 2]]
+
+
+def test_make_kernel_sizes():
+    flat = np.full((9, 9), 0.4)
+    for size in (1, 2, 3, 4, 5):
+        for name in ("blur", "gaussian", "identity"):
+            k = conv.make_kernel(name, size)
+            assert k.shape == (size, size)
+            np.testing.assert_allclose(conv.convolve2d(flat, k), 0.4, atol=1e-12)
+        np.testing.assert_allclose(conv.convolve2d(flat, conv.make_kernel("edge", size)), 0, atol=1e-12)
+    np.testing.assert_array_equal(conv.make_kernel("gaussian", 3), conv.KERNELS["gaussian"])
+    np.testing.assert_array_equal(conv.make_kernel("sobel_x", 3), conv.KERNELS["sobel_x"])
+    big = conv.make_kernel("sobel_x", 5)
+    x = np.random.default_rng(1).normal(size=(9, 9))
+    # Centred in zeros, a 5 x 5 Sobel with padding 2 does what the 3 x 3 one does with padding 1.
+    np.testing.assert_allclose(conv.convolve2d(x, big, padding=2),
+                               conv.convolve2d(x, conv.KERNELS["sobel_x"], padding=1), atol=1e-12)
+    with pytest.raises(ValueError, match="at least 3"):
+        conv.make_kernel("sobel_x", 2)
+    with pytest.raises(ValueError, match="from 1 to 15"):
+        conv.make_kernel("blur", 0)

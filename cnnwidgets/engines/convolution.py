@@ -8,6 +8,7 @@ output cell the list of (input value x weight) products that sum to it. Conventi
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,32 @@ def kernel(name: str) -> np.ndarray:
         return KERNELS[name].copy()
     except KeyError:
         raise ValueError(f"unknown kernel {name!r}; choose one of {', '.join(KERNELS)}") from None
+
+
+def make_kernel(name: str, size: int = 3) -> np.ndarray:
+    """A named kernel at another size: blur and gaussian grow, identity and edge keep their
+    meaning, the 3 x 3 ones (sharpen, Sobel, emboss) sit in the centre of zeros."""
+    if isinstance(size, bool) or int(size) != size or not 1 <= size <= 15:
+        raise ValueError(f"kernel size must be a whole number from 1 to 15, got {size!r}")
+    size = int(size)
+    base = kernel(name)
+    centre = (size - 1) // 2
+    if name == "blur":
+        return np.full((size, size), 1 / size**2)
+    if name == "gaussian":
+        row = np.array([math.comb(size - 1, i) for i in range(size)], dtype=np.float64)
+        return np.outer(row, row) / row.sum() ** 2
+    if name in ("identity", "edge"):
+        k = np.zeros((size, size)) if name == "identity" else -np.ones((size, size))
+        k[centre, centre] = 1 if name == "identity" else size * size - 1
+        return k
+    if size < base.shape[0]:
+        raise ValueError(f"the {name} kernel is {base.shape[0]} x {base.shape[1]}; "
+                         f"pick a size of at least {base.shape[0]}")
+    k = np.zeros((size, size))
+    off = centre - (base.shape[0] - 1) // 2
+    k[off:off + base.shape[0], off:off + base.shape[1]] = base
+    return k
 
 
 def _pair(value: Any, name: str, minimum: int) -> tuple[int, int]:
