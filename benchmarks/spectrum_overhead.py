@@ -82,9 +82,10 @@ def overhead_row(model, layer: str, channels, k: int, n_images: int, batch: int,
 def scan_peak(model, layer: str, channels, k: int, n_images: int, batch: int, size: int,
               device: str) -> tuple[float, float]:
     """(peak bytes above the start, seconds) of one scan over ``n_images`` fresh images."""
-    tracker = engine("ActivationSpectrum")(model, layer, channels, k=k)
+    # The tracker is made inside the block: its fixed-size state is part of the scan's cost.
     with PeakMemory(device) as mem:
         t0 = time.perf_counter()
+        tracker = engine("ActivationSpectrum")(model, layer, channels, k=k)
         for i, start in enumerate(range(0, n_images, batch)):
             tracker.update(random_images(model, min(batch, n_images - start), size, seed=i))
         seconds = time.perf_counter() - t0
