@@ -6,11 +6,14 @@ Captum is called the way its tutorials call it (``Saliency``, ``NoiseTunnel(Sali
 Integrated Gradients uses Gauss-Legendre points (Captum's default): with
 ``riemann_trapezoid`` Captum's step sizes are 1/n with halved ends, which sum to (n-1)/n
 instead of 1, so its attributions come out (n-1)/n of the trapezoid rule's (2% at 50 steps).
-SmoothGrad is compared on the same noise samples: Captum draws them from torch's global
-generator, ours from a private one seeded with ``seed``; on the CPU both give the same normal
-draws in the same order and shape for the same seed, so the two see identical noisy copies.
+SmoothGrad is compared on the same noise samples: ours draws sample s from its own seeded
+stream (``cnnwidgets.engines.saliency._stream``); for the agreement check Captum's single
+``torch.normal`` call is handed those same draws, so both average over identical noisy copies
+(NoiseTunnel's own expansion and averaging still run). Timed runs leave Captum untouched.
 """
 from __future__ import annotations
+
+import contextlib
 
 import torch
 
@@ -32,13 +35,37 @@ def noise_std(x: torch.Tensor, noise: float) -> float:
     return float(noise * (x.max() - x.min()))
 
 
+def our_noise(x: torch.Tensor, n_samples: int, seed: int) -> torch.Tensor:
+    """The standard-normal draws our SmoothGrad uses for the samples of one image."""
+    from cnnwidgets.engines.saliency import _stream
+
+    return torch.stack([torch.randn(x.shape[1:], device=x.device, dtype=x.dtype,
+                                    generator=_stream(x.device, seed, s)) for s in range(n_samples)])
+
+
+@contextlib.contextmanager
+def captum_draws(eps: torch.Tensor):
+    """Make NoiseTunnel's ``torch.normal(0, stdev_expanded)`` return ``stdev * eps``."""
+    real = torch.normal
+
+    def normal(mean, std, *args, **kwargs):
+        if isinstance(std, torch.Tensor) and std.shape == eps.shape:
+            return mean + std * eps
+        return real(mean, std, *args, **kwargs)
+
+    torch.normal = normal
+    try:
+        yield
+    finally:
+        torch.normal = real
+
+
 def peer_saliency(model, x, target: int, method: str, p: dict) -> torch.Tensor:
     from captum.attr import IntegratedGradients, NoiseTunnel, Saliency
 
     if method == "gradient":
         return Saliency(model.logits).attribute(x, target=target, abs=False)
     if method == "smoothgrad":
-        torch.manual_seed(SEED)
         return NoiseTunnel(Saliency(model.logits)).attribute(
             x, nt_type="smoothgrad", nt_samples=p["n_samples"], stdevs=noise_std(x, p["noise"]),
             target=target, abs=False)
@@ -58,10 +85,15 @@ def ours_saliency(model, x, target: int, method: str, p: dict):
     return engine("saliency")(model, x, target=target, method=method, **kwargs)
 
 
-def agreement(model, x, target: int, method: str, p: dict, peer_target: int | None = None) -> Agreement:
-    """``peer_target`` differs from ``target`` only to prove that a mismatch is caught."""
+def agreement(model, x, target: int, method: str, p: dict, peer_target: int | None = None,
+              peer_seed: int = SEED) -> Agreement:
+    """``peer_target`` and ``peer_seed`` differ from ours only to prove that a mismatch (another
+    class, other noise) is caught."""
     ours = ours_saliency(model, x, target, method, p).raw
-    peer = peer_saliency(model, x, target if peer_target is None else peer_target, method, p)
+    shared = (captum_draws(our_noise(x, p["n_samples"], peer_seed)) if method == "smoothgrad"
+              else contextlib.nullcontext())
+    with shared:
+        peer = peer_saliency(model, x, target if peer_target is None else peer_target, method, p)
     model.module.zero_grad(set_to_none=True)  # Captum leaves .grad on the weights
     how = "same noise samples" if method == "smoothgrad" else ""
     return compare(ours, peer[0].detach().cpu().numpy(), rtol=1e-3, atol=1e-6, how=how)

@@ -144,6 +144,15 @@ def test_saliency_agrees_with_captum_and_the_check_catches_another_class(lite0_b
     assert not saliency_vs_captum.agreement(m, x1, t, method, params, peer_target=(t + 500) % 1000).ok
 
 
+@needs_saliency
+def test_smoothgrad_agreement_needs_the_same_noise(lite0_batch):
+    m, x, targets = lite0_batch
+    p = {"n_samples": 3, "noise": 0.15}
+    assert saliency_vs_captum.agreement(m, x[:1], targets[0], "smoothgrad", p).ok
+    assert not saliency_vs_captum.agreement(m, x[:1], targets[0], "smoothgrad", p,
+                                            peer_seed=saliency_vs_captum.SEED + 1).ok
+
+
 @needs_spectrum
 def test_spectrum_agreement_catches_a_scan_of_other_images(lite0):
     layer, channels = "_blocks.15._bn2", [0, 1, 2]
