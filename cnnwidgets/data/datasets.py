@@ -153,15 +153,11 @@ class ModelTransform:
         self.std = torch.tensor(model.std).view(-1, 1, 1)
 
     def __call__(self, image: Any) -> torch.Tensor:
-        from torchvision.transforms.v2 import functional as TF
+        from ..models.wrapper import image_tensor
 
-        pil = load_image(image)
-        if self.in_channels == 1:
-            pil = pil.convert("L")
-        t = TF.pil_to_tensor(pil)
-        t = TF.resize(t, self.resize_size, interpolation=self.interpolation, antialias=True)
-        t = TF.center_crop(t, list(self.input_size))
-        return (t.float().div_(255) - self.mean) / self.std
+        t = image_tensor(image, self.in_channels, self.resize_size, self.input_size,
+                         self.interpolation)
+        return (t - self.mean) / self.std
 
 
 def model_transform(model) -> ModelTransform:

@@ -19,6 +19,21 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def image_tensor(image: Any, in_channels: int, resize_size: int, input_size: tuple[int, int],
+                 interpolation: InterpolationMode) -> torch.Tensor:
+    """One image -> (C, H, W) float tensor in [0, 1]: shorter side resized, centre-cropped.
+
+    A plain function (no model, no device) so that DataLoader workers can run it too.
+    """
+    pil = load_image(image)
+    if in_channels == 1:
+        pil = pil.convert("L")
+    t = TF.pil_to_tensor(pil)
+    t = TF.resize(t, resize_size, interpolation=interpolation, antialias=True)
+    t = TF.center_crop(t, list(input_size))
+    return t.float().div_(255)
+
+
 class Model:
     """A classifier together with everything the views need to know about it.
 
@@ -114,13 +129,8 @@ class Model:
         return self.denormalize(x)[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
     def _image_tensor(self, image: Any) -> torch.Tensor:
-        pil = load_image(image)
-        if self.in_channels == 1:
-            pil = pil.convert("L")
-        t = TF.pil_to_tensor(pil)
-        t = TF.resize(t, self.resize_size, interpolation=self.interpolation, antialias=True)
-        t = TF.center_crop(t, list(self.input_size))
-        return t.float().div_(255)
+        return image_tensor(image, self.in_channels, self.resize_size, self.input_size,
+                            self.interpolation)
 
     def preprocess(self, images: Any) -> torch.Tensor:
         """One image (anything :func:`load_image` reads) or a list of them -> (N, C, H, W) input."""
