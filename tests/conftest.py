@@ -40,6 +40,17 @@ def tiny_cnn():
     return cw.load_model(module, labels=[f"c{i}" for i in range(5)], input_size=16, device="cpu")
 
 
+@pytest.fixture()
+def lived_in_tiny_cnn(tiny_cnn):
+    """``tiny_cnn`` as a user leaves it mid-training (train mode, a stale ``.grad``, frozen
+    parameters), with a snapshot of that state for :func:`assert_left_as_found`."""
+    tiny_cnn.module.train()
+    tiny_cnn.module.fc.weight.grad = torch.ones_like(tiny_cnn.module.fc.weight)
+    tiny_cnn.module.conv1.bias.requires_grad_(False)
+    tiny_cnn.module.conv2.weight.requires_grad_(False)
+    return tiny_cnn, model_snapshot(tiny_cnn)
+
+
 def model_snapshot(model):
     """Everything an engine must leave as it found: modes, flags, grads, weights, buffers, hooks."""
     module = model.module if hasattr(model, "module") else model

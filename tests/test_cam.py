@@ -74,11 +74,8 @@ def test_batch_targets_and_chunks(tiny_cnn):
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_every_method_left_as_found_also_after_errors(tiny_cnn, method):
-    tiny_cnn.module.train()
-    tiny_cnn.module.fc.weight.grad = torch.ones_like(tiny_cnn.module.fc.weight)
-    tiny_cnn.module.conv2.weight.requires_grad_(False)
-    before = model_snapshot(tiny_cnn)
+def test_every_method_left_as_found_also_after_errors(lived_in_tiny_cnn, method):
+    tiny_cnn, before = lived_in_tiny_cnn
     x = _x(4, n=2)
     out = cw.cam(tiny_cnn, x, layer="relu2", method=method)
     assert len(out) == 2 and all(a.map.shape == (16, 16) and a.raw.shape == (16, 16) for a in out)

@@ -206,11 +206,8 @@ def test_batch_targets_and_labels(tiny_cnn):
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_every_method_left_as_found_also_after_errors(tiny_cnn, method):
-    tiny_cnn.module.train()
-    tiny_cnn.module.fc.weight.grad = torch.ones_like(tiny_cnn.module.fc.weight)
-    tiny_cnn.module.conv1.bias.requires_grad_(False)
-    before = model_snapshot(tiny_cnn)
+def test_every_method_left_as_found_also_after_errors(lived_in_tiny_cnn, method):
+    tiny_cnn, before = lived_in_tiny_cnn
     x = _x(10, dtype=torch.float32)
     extra = {"n_samples": 3} if method == "smoothgrad" else {"steps": 4} if method.startswith(
         "integrated") else {}

@@ -283,25 +283,32 @@ class Lab:
     def panel(self):
         return self.page.locator(".jp-NotebookPanel:visible").first
 
-    def wait_kernel_ready(self, timeout: float = 180) -> None:
+    # Finds the notebook panel on screen; the probes below read their state from it.
+    _VISIBLE_PANEL = """[...document.querySelectorAll('.jp-NotebookPanel')]
+                        .find(e => e.offsetParent !== null)"""
+
+    def _wait_until(self, probe_body: str, done, timeout: float, what: str) -> None:
+        """Poll ``probe_body`` (JS with the visible panel as ``p``) until ``done(state)``."""
         deadline = time.time() + seconds(timeout)
         state = None
         while time.time() < deadline:
-            # "idle" shows before any kernel exists; a kernel name proves one is attached.
-            state = self.page.evaluate("""() => {
-                const p = [...document.querySelectorAll('.jp-NotebookPanel')]
-                    .find(e => e.offsetParent !== null);
-                if (!p) return {panel: false};
-                const name = p.querySelector('.jp-KernelName');
-                const ind = p.querySelector('.jp-Notebook-ExecutionIndicator');
-                return {panel: true, name: name ? name.textContent.trim() : null,
-                        status: ind ? ind.getAttribute('data-status') : null};
-            }""")
-            if (state.get("panel") and state.get("name") and state["name"] != "No Kernel"
-                    and state.get("status") == "idle"):
+            state = self.page.evaluate(f"() => {{ const p = {self._VISIBLE_PANEL}; {probe_body} }}")
+            if done(state):
                 return
             time.sleep(0.5)
-        self.fail(f"kernel not ready after {timeout} s: {state}")
+        self.fail(f"{what} within {timeout} s: {state}")
+
+    def wait_kernel_ready(self, timeout: float = 180) -> None:
+        # "idle" shows before any kernel exists; a kernel name proves one is attached.
+        self._wait_until("""
+            if (!p) return {panel: false};
+            const name = p.querySelector('.jp-KernelName');
+            const ind = p.querySelector('.jp-Notebook-ExecutionIndicator');
+            return {panel: true, name: name ? name.textContent.trim() : null,
+                    status: ind ? ind.getAttribute('data-status') : null};""",
+            lambda st: bool(st.get("panel") and st.get("name") and st["name"] != "No Kernel"
+                            and st.get("status") == "idle"),
+            timeout, "kernel not ready")
 
     def run_all(self) -> None:
         self.page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
@@ -311,23 +318,15 @@ class Lab:
     def wait_executed(self, timeout: float = 300) -> None:
         """Waits until every code cell has run (a number in its prompt) and the kernel is idle,
         so that timings are not taken while the kernel is still busy with later cells."""
-        deadline = time.time() + seconds(timeout)
-        state = None
-        while time.time() < deadline:
-            state = self.page.evaluate("""() => {
-                const p = [...document.querySelectorAll('.jp-NotebookPanel')]
-                    .find(e => e.offsetParent !== null);
-                if (!p) return null;
-                const prompts = [...p.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
-                    .map(e => e.textContent.trim());
-                const ind = p.querySelector('.jp-Notebook-ExecutionIndicator');
-                return {prompts, status: ind ? ind.getAttribute('data-status') : null};
-            }""")
-            if state and state["prompts"] and state["status"] == "idle" and all(
-                    any(ch.isdigit() for ch in t) for t in state["prompts"]):
-                return
-            time.sleep(0.5)
-        self.fail(f"the notebook did not finish running within {timeout} s: {state}")
+        self._wait_until("""
+            if (!p) return null;
+            const prompts = [...p.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+                .map(e => e.textContent.trim());
+            const ind = p.querySelector('.jp-Notebook-ExecutionIndicator');
+            return {prompts, status: ind ? ind.getAttribute('data-status') : null};""",
+            lambda st: bool(st and st["prompts"] and st["status"] == "idle" and all(
+                any(ch.isdigit() for ch in t) for t in st["prompts"])),
+            timeout, "the notebook did not finish running")
 
     def cells(self):
         return self.panel().locator(".jp-Cell")
