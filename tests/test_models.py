@@ -171,3 +171,37 @@ def test_double_precision_models_get_double_inputs(cat):
     assert m.preprocess(cat).dtype == torch.float64
     assert m.layer_info["conv"].shape == (4, 32, 32)
     assert len(m.predict(cat, k=2)) == 2
+
+
+def test_zoo_models_are_channels_last_on_the_cpu_and_user_modules_keep_their_layout(cat):
+    import torchvision
+
+    zoo = cw.load_model("resnet18", pretrained=False, device="cpu")
+    assert zoo.channels_last
+    assert zoo.module.layer1[0].conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    user = cw.load_model(torchvision.models.resnet18().eval(), device="cpu")
+    assert not user.channels_last and user.module.conv1.weight.is_contiguous()
+    assert cw.load_model(torchvision.models.resnet18(), channels_last=True, device="cpu").channels_last
+
+    # Only the layout changes: the same weights give the same logits and gradients either way.
+    user.module.load_state_dict(zoo.module.state_dict())
+    x = zoo.preprocess(cat)
+    with torch.no_grad():
+        assert torch.allclose(zoo.logits(x), user.logits(x), atol=1e-4)
+    a = cw.saliency(zoo, cat, target=3)
+    b = cw.saliency(user, cat, target=3)
+    np.testing.assert_allclose(a.raw, b.raw, rtol=1e-3, atol=1e-6)
+    user.set_channels_last(True)
+    assert user.channels_last
+    user.set_channels_last(False)
+    assert not user.channels_last
+
+
+def test_engines_feed_inputs_in_the_weights_layout():
+    from cnnwidgets.engines.attribution import input_layout
+
+    m = cw.load_model("simple_cnn", device="cpu")
+    x = m.example_input(2)
+    assert input_layout(x, m).is_contiguous(memory_format=torch.channels_last)
+    m.set_channels_last(False)
+    assert input_layout(x.contiguous(memory_format=torch.channels_last), m).is_contiguous()

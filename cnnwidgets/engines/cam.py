@@ -137,7 +137,7 @@ def _scorecam(m, A: torch.Tensor, x: torch.Tensor, targets: torch.Tensor, batch_
             lo = up.flatten(1).amin(1).view(-1, 1, 1, 1)
             hi = up.flatten(1).amax(1).view(-1, 1, 1, 1)
             mask = (up - lo) / (hi - lo + 1e-8)
-            logits = m.logits(input_layout(x[i] * mask))
+            logits = m.logits(input_layout(x[i] * mask, m))
             scores[i, c] = gather_scores(logits, targets[i]).float()
     weights = scores.softmax(1).to(A.dtype)
     return (weights[:, :, None, None] * A).sum(1)
@@ -187,7 +187,7 @@ def cam(model, images: Any, layer: str | None = None, target: Any = None,
     check_batch_size(batch_size)
     layer = _spatial_layer(m, layer)
     layer_module = m.module_of(layer)
-    x = input_layout(m.prepare(images))
+    x = input_layout(m.prepare(images), m)
     n = x.shape[0]
     if isinstance(target, (list, tuple, np.ndarray, torch.Tensor)) and len(target) != n:
         raise ValueError(f"got {len(target)} targets for {n} images: give one per image, a "

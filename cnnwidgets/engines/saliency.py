@@ -105,7 +105,7 @@ def _input_grads(m, xs: torch.Tensor, targets: torch.Tensor | None, target_spec:
     ``targets=None`` resolves ``target_spec`` against this very forward pass (so a plain
     gradient needs one forward and one backward in all).
     """
-    xs = input_layout(xs.detach()).requires_grad_()
+    xs = input_layout(xs.detach(), m).requires_grad_()
     with torch.enable_grad():
         logits = m.logits(xs)
         if targets is None:
@@ -195,7 +195,7 @@ def saliency(model, images: Any, target: Any = None, method: str = "gradient", *
         raise ValueError(f"unknown saliency method {method!r}; methods: {', '.join(METHODS)}")
     check_params(method, params, _PARAMS[method])
     check_batch_size(batch_size)
-    x = input_layout(m.prepare(images))
+    x = input_layout(m.prepare(images), m)
     n, shape = x.shape[0], tuple(x.shape[1:])
     used: list[dict] = [dict(params) for _ in range(n)]
 

@@ -58,7 +58,7 @@ def _torchvision_model(name: str, pretrained: bool, num_classes: int | None) -> 
 def load_model(model: str | nn.Module = "efficientnet_lite0", *, pretrained: bool = True,
                num_classes: int | None = None, labels=None, mean=None, std=None,
                input_size: int | None = None, device: str | torch.device | None = None,
-               **kwargs) -> Model:
+               channels_last: bool | None = None, **kwargs) -> Model:
     """Load a model by name, or wrap your own ``nn.Module``.
 
     - ``"efficientnet_lite0"`` (default): ImageNet-pretrained EfficientNet-Lite0, shipped in
@@ -71,14 +71,17 @@ def load_model(model: str | nn.Module = "efficientnet_lite0", *, pretrained: boo
       (ImageNet defaults otherwise) and ``output=`` to pick logits from tuple/dict outputs.
 
     ``device``: None picks CUDA when available. Returns a :class:`Model` in eval mode.
+    ``channels_last``: the memory layout of the weights (see :meth:`Model.set_channels_last`).
+    None: models built here are stored channels-last on the CPU (faster there) and NCHW on
+    other devices; your own module keeps its layout. True or False sets it once.
     """
     dev = _pick_device(device)
     if isinstance(model, Model):
-        return model.to(dev)
+        return _with_layout(model.to(dev), channels_last)
     if isinstance(model, nn.Module):
         wrapped = Model(model, labels=labels, mean=mean or (0.485, 0.456, 0.406),
                         std=std or (0.229, 0.224, 0.225), input_size=input_size or 224, **kwargs)
-        return wrapped.to(dev)
+        return _with_layout(wrapped.to(dev), channels_last)
     if not isinstance(model, str):
         raise TypeError(f"load_model takes a name or an nn.Module, not a {type(model).__name__}")
 
@@ -119,4 +122,12 @@ def load_model(model: str | nn.Module = "efficientnet_lite0", *, pretrained: boo
                         std=std or (tuple(tf.std) if tf is not None else (0.229, 0.224, 0.225)),
                         input_size=input_size or default_size, resize_size=resize, name=name,
                         **kwargs)
-    return wrapped.to(dev)
+    wrapped._layout_follows_device = channels_last is None
+    return _with_layout(wrapped.to(dev), channels_last)
+
+
+def _with_layout(model: Model, channels_last: bool | None) -> Model:
+    if channels_last is not None:
+        model._layout_follows_device = False
+        model.set_channels_last(bool(channels_last))
+    return model

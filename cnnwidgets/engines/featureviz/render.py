@@ -249,9 +249,10 @@ class Render:
         if self._penalty is not None:
             wanted |= self._penalty.layers
         self._needs_logits = LOGITS in wanted
-        # channels_last lets oneDNN take the depthwise and 1x1 convolutions (10-15 % per step
-        # on CPU, measured on Lite0); cuDNN in float32 gains nothing from it.
-        self._channels_last = device.type == "cpu" if channels_last is None else bool(channels_last)
+        # Inputs follow the weights' layout (Model.channels_last): mixed layouts make oneDNN
+        # reorder every weight on every step.
+        self._channels_last = self.model.channels_last if channels_last is None \
+            else bool(channels_last)
         # Images are independent unless an objective compares them (diversity), so the
         # batch can go through the model in chunks. On the CPU one image at a time is faster
         # per image than a batch (Lite0 at 224: ~0.18 s vs ~0.29 s per image for a batch of
@@ -415,8 +416,9 @@ def visualize(model, objective, *, steps: int = DEFAULT_STEPS, size=DEFAULT_SIZE
     :mod:`~cnnwidgets.engines.featureviz.transforms` or any ``tensor -> tensor`` callables),
     or None. ``tv``, ``l1``, ``l2``, ``blur``: weights of image regularisers.
     ``lr``: Adam's learning rate (default 0.05; 0.25 with ``maco``); ``optimizer``: a callable ``params -> Optimizer`` instead.
-    ``channels_last``: feed the model channels-last tensors (default: on the CPU, where it
-    is faster; models that ``.view()`` their activations fall back automatically).
+    ``channels_last``: feed the model channels-last tensors (default: when its weights are
+    stored so, see ``Model.set_channels_last``; models that ``.view()`` their activations
+    fall back automatically).
     ``seed``: makes the run repeatable (None draws one from torch's global generator; the
     result's ``seed`` reproduces it). ``size``: the optimised image (default 128), resampled
     to ``input_size`` (default the model's) before each forward pass. ``stop``: a
