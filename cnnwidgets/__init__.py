@@ -4,6 +4,10 @@ Engines (``cw.filters``, ``cw.feature_maps``, ``cw.saliency``, ``cw.cam``, ``cw.
 ``cw.ActivationSpectrum``, ``cw.train``) work headless and return numpy arrays; the widgets
 (``cw.GradCAMViewer`` and friends) call them and draw the results in Jupyter.
 """
+from . import allocator
+
+allocator.apply_default()      # before any tensor work: see cnnwidgets/allocator.py
+
 # models and data
 from .data import ImageLoadError, datasets, load_image, sample_names
 from .models import Model, load_model
