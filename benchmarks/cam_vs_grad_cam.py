@@ -8,11 +8,10 @@ must correlate with its output (this covers our upsampling and normalisation).
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from . import floors
 from .agreement import Agreement, compare_each
-from .common import Logits, Settings, engine
+from .common import Logits, Settings, engine, peer_model
 from .inputs import photo_batch, top_classes
 from .profiling import top_ops
 from .report import Row, Target
@@ -47,11 +46,14 @@ def through_peer_scaling(raw: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return scale_cam_image(scaled)[0]  # its aggregate_multi_layers re-scales once more
 
 
-def agreement(model, x, targets, layer: str, method: str, peer_targets=None) -> Agreement:
-    """``peer_targets`` differs from ``targets`` only to prove that a mismatch is caught."""
+def agreement(model, x, targets, layer: str, method: str, peer_targets=None, peer=None
+              ) -> Agreement:
+    """``peer_targets`` differs from ``targets`` only to prove that a mismatch is caught;
+    ``peer``: the model the peer runs (default ``model``; see ``common.peer_model``)."""
+    peer_m = peer or model
     ours = ours_cam(model, x, targets, layer, method)
-    peer = peer_cam(model, x, peer_targets or targets, layer, method)
-    model.module.zero_grad(set_to_none=True)  # pytorch-grad-cam leaves .grad on the weights
+    peer = peer_cam(peer_m, x, peer_targets or targets, layer, method)
+    peer_m.module.zero_grad(set_to_none=True)  # pytorch-grad-cam leaves .grad on the weights
     size = tuple(x.shape[-2:])
     raw = compare_each([through_peer_scaling(a.raw, size) for a in ours], list(peer), rtol=1e-3,
                        atol=1e-5)
@@ -69,12 +71,13 @@ def run_case(model, layer: str, method: str, batch: int, s: Settings, row_name: 
     if engine("cam") is None:
         row.note = "cw.cam not available yet"
         return row
-    row.agreement = agreement(model, x, targets, layer, method)
+    theirs = peer_model(model, s)
+    row.agreement = agreement(model, x, targets, layer, method, peer=theirs)
     row.targets = []
     if s.quick:
         return row
     fns = {"ours": lambda: ours_cam(model, x, targets, layer, method),
-           "peer": lambda: peer_cam(model, x, targets, layer, method)}
+           "peer": lambda: peer_cam(theirs, x, targets, layer, method)}
     if method == "scorecam":
         # Score-CAM's unavoidable work is one forward pass per channel of the layer.
         channels = model.layer_info[layer].shape[0]
@@ -87,7 +90,7 @@ def run_case(model, layer: str, method: str, batch: int, s: Settings, row_name: 
         fns["fwd+bwd"] = lambda: floors.forward_backward(model, x, targets)
     t = time_interleaved(fns, device=s.device, min_rounds=s.min_rounds, max_rounds=s.max_rounds,
                          budget_s=s.budget_s)
-    model.module.zero_grad(set_to_none=True)
+    theirs.module.zero_grad(set_to_none=True)
     row.ours, row.peer, row.ratio, row.rounds = t.median("ours"), t.median("peer"), t.ratio("ours", "peer"), t.rounds
     if "fwd" in fns:
         row.fwd, row.ours_fwd = t.median("fwd"), t.ratio("ours", "fwd")

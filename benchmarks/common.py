@@ -1,6 +1,7 @@
 """What every comparison module shares: the run settings and the availability of our engines."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import torch
@@ -17,7 +18,33 @@ class Settings:
     min_rounds: int = 3
     max_rounds: int = 15
     profile: bool = False         # print torch.profiler's top ops of our side per row
+    peer_layout: str = "pytorch"  # the peers' module: "pytorch" (NCHW) or "ours" (see peer_model)
     extra: dict = field(default_factory=dict)
+
+
+PEER_LAYOUTS = ("pytorch", "ours")
+_PEER_COPIES: dict[int, tuple] = {}
+
+
+def peer_model(model, s: Settings):
+    """The model the peers run.
+
+    ``cw.load_model`` stores the models it builds channels-last on the CPU (see
+    ``Model.set_channels_last``); torchvision builds them NCHW, and that is the module a
+    Captum, pytorch-grad-cam or lucent user has. By default (``peer_layout="pytorch"``) the
+    peers get a copy of our module, same weights, in that layout; ``"ours"`` gives them our
+    channels-last module itself, which isolates the engines from the layout. The floors always
+    run on our module.
+    """
+    if s.peer_layout == "ours" or not model.channels_last:
+        return model
+    kept = _PEER_COPIES.get(id(model))
+    if kept is None or kept[0] is not model:
+        twin = copy.copy(model)
+        twin.module = copy.deepcopy(model.module).to(memory_format=torch.contiguous_format)
+        twin._layout_follows_device = False
+        kept = _PEER_COPIES[id(model)] = (model, twin)
+    return kept[1]
 
 
 _HOMES = {"cam": "cnnwidgets.engines.cam", "saliency": "cnnwidgets.engines.saliency",

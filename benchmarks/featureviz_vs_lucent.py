@@ -14,6 +14,7 @@ Timings on a shared CPU are noisy: the two libraries are run interleaved, ``repe
 and the ratios of medians are what to read.
 
     python benchmarks/featureviz_vs_lucent.py [--steps 32] [--size 128] [--channels 8]
+    python benchmarks/featureviz_vs_lucent.py --match 512    # time to lucent's objective
 """
 from __future__ import annotations
 
@@ -56,11 +57,21 @@ def _lucent_compat() -> None:
             setattr(kornia, name, getattr(kt, name))
 
 
-def _lucent_one(model, layer: str, channel: int, steps: int, size: int, seed: int) -> tuple[np.ndarray, float]:
+def lucent_module(model, peer_layout: str = "pytorch") -> torch.nn.Module:
+    """A fresh copy of the module for each lucent call (lucent leaves its hooks on it), in
+    PyTorch's default NCHW layout unless ``peer_layout="ours"`` (see ``common.peer_model``)."""
+    module = copy.deepcopy(model.module).eval()
+    if peer_layout != "ours":
+        module.to(memory_format=torch.contiguous_format)
+    return module
+
+
+def _lucent_one(model, layer: str, channel: int, steps: int, size: int, seed: int,
+                peer_layout: str = "pytorch") -> tuple[np.ndarray, float]:
     _lucent_compat()
     from lucent.optvis import param, render, transform
 
-    module = copy.deepcopy(model.module).eval()     # lucent leaves its hooks on the module
+    module = lucent_module(model, peer_layout)
     torch.manual_seed(seed)
     np.random.seed(seed)
     transforms = list(transform.standard_transforms) + [model.normalize]
@@ -85,7 +96,8 @@ def _ours(model, layer: str, channels, steps: int, size: int, seed: int) -> tupl
 
 
 def run(model_name: str = "efficientnet_lite0", channels=8, steps: int = 32, size: int = 128,
-        layer: str = DEFAULT_LAYER, repeats: int = 1, seed: int = 0) -> dict:
+        layer: str = DEFAULT_LAYER, repeats: int = 1, seed: int = 0,
+        peer_layout: str = "pytorch") -> dict:
     """Time both libraries on one channel and on a batch of channels; returns a flat dict.
 
     ``channels``: a count (the first N channels of ``layer``) or a list of indices.
@@ -101,14 +113,14 @@ def run(model_name: str = "efficientnet_lite0", channels=8, steps: int = 32, siz
         s = seed + r
         img, dt = _ours(model, layer, one, steps, size, s)
         t["ours_one"].append(dt), val["ours_one"].append(channel_means(model, layer, img, one))
-        img, dt = _lucent_one(model, layer, one[0], steps, size, s)
+        img, dt = _lucent_one(model, layer, one[0], steps, size, s, peer_layout)
         t["lucent_one"].append(dt)
         val["lucent_one"].append(channel_means(model, layer, img[None], one))
         img, dt = _ours(model, layer, chans, steps, size, s)
         t["ours_batch"].append(dt), val["ours_batch"].append(channel_means(model, layer, img, chans))
         total, imgs = 0.0, []
         for c in chans:
-            im, dt = _lucent_one(model, layer, c, steps, size, s)
+            im, dt = _lucent_one(model, layer, c, steps, size, s, peer_layout)
             total += dt
             imgs.append(im)
         t["lucent_batch"].append(total)
@@ -125,6 +137,44 @@ def run(model_name: str = "efficientnet_lite0", channels=8, steps: int = 32, siz
     return out
 
 
+def time_to_match(model_name: str = "efficientnet_lite0", channels=8, lucent_steps: int = 512,
+                  size: int = 128, layer: str = DEFAULT_LAYER, check_every: int = 16,
+                  seed: int = 0, peer_layout: str = "pytorch") -> dict:
+    """How long ours needs to reach the objective lucent reaches in ``lucent_steps`` steps.
+
+    Lucent renders each channel with ``lucent_steps`` steps, one call per channel (512 is its
+    ``render_vis`` default). Ours renders all channels as one batch and stops at the first
+    check (every ``check_every`` steps) where the mean over channels of its objective is at
+    least lucent's, measured the same way for both (:func:`channel_means`); the checks count
+    in our time. Ours is capped at ``lucent_steps`` steps.
+    """
+    model = cw.load_model(model_name)
+    chans = list(range(channels)) if isinstance(channels, int) else [int(c) for c in channels]
+    lucent_s, lucent_imgs = 0.0, []
+    for c in chans:
+        im, dt = _lucent_one(model, layer, c, lucent_steps, size, seed, peer_layout)
+        lucent_s += dt
+        lucent_imgs.append(im)
+    lucent_vals = channel_means(model, layer, np.stack(lucent_imgs), chans)
+    goal = float(np.mean(lucent_vals))
+
+    t0 = time.perf_counter()
+    run = render_iter(model, [f"{layer}:{c}" for c in chans], steps=lucent_steps, size=size,
+                      seed=seed)
+    ours_vals = [float("-inf")] * len(chans)
+    for step, _images, _loss in run:
+        if step % check_every == 0 or step == lucent_steps:
+            ours_vals = channel_means(model, layer, run.frame(), chans)
+            if np.mean(ours_vals) >= goal:
+                break
+    ours_s = time.perf_counter() - t0
+    return {"model": model_name, "layer": layer, "channels": len(chans), "size": size,
+            "lucent_steps": lucent_steps, "lucent_s": lucent_s, "lucent_objective": goal,
+            "ours_steps": run.step, "ours_s": ours_s, "ours_objective": float(np.mean(ours_vals)),
+            "channels_at_or_above": int(sum(o >= l for o, l in zip(ours_vals, lucent_vals))),
+            "ratio": ours_s / lucent_s, "threads": torch.get_num_threads()}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="efficientnet_lite0")
@@ -134,10 +184,16 @@ def main(argv=None):
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    p.add_argument("--match", type=int, default=0, metavar="LUCENT_STEPS",
+                   help="instead: time ours to reach lucent's objective after LUCENT_STEPS steps")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
-    print(json.dumps(run(a.model, a.channels, a.steps, a.size, a.layer, a.repeats), indent=2))
+    if a.match:
+        out = time_to_match(a.model, a.channels, a.match, a.size, a.layer)
+    else:
+        out = run(a.model, a.channels, a.steps, a.size, a.layer, a.repeats)
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import cam_vs_grad_cam, saliency_vs_captum, spectrum_overhead
-from .common import Settings, load
+from .common import PEER_LAYOUTS, Settings, load
 from .report import Row, markdown, summary
 
 PARTS = ("cam", "saliency", "scorecam", "featureviz", "spectrum")
@@ -41,7 +41,8 @@ class Plan:
         "integrated_gradients": {"steps": 50, "captum_method": "gausslegendre"}})
     scorecam_layers: dict = field(default_factory=lambda: dict(SCORECAM_LAYERS))
     featureviz: dict = field(default_factory=lambda: {
-        "model": "efficientnet_lite0", "channels": (1, 8), "steps": 32, "size": 128})
+        "model": "efficientnet_lite0", "channels": (1, 8), "steps": 32, "size": 128,
+        "match_steps": 512})
     spectrum: dict = field(default_factory=lambda: {
         "model": "efficientnet_lite0", "layer": "_blocks.15._bn2", "channels": 32, "k": 9,
         "overhead_images": 128, "overhead_size": 224, "batch": 32,
@@ -128,6 +129,7 @@ def machine(s: Settings) -> str:
              f"- torch {torch.__version__}, threads: {torch.get_num_threads()} intra-op, "
              f"{torch.get_num_interop_threads()} inter-op; Python {platform.python_version()}",
              f"- device: {s.device}" + (f" ({torch.cuda.get_device_name()})" if s.device.startswith("cuda") else ""),
+             f"- peers' module layout: {s.peer_layout} (ours: channels-last on the CPU)",
              f"- load average at start: {', '.join(f'{v:.1f}' for v in os.getloadavg())}"]
     return "\n".join(lines)
 
@@ -144,9 +146,15 @@ def main(argv=None) -> int:
     ap.add_argument("--budget", type=float, default=30.0, help="seconds of timing per row (default 30)")
     ap.add_argument("--rounds", type=int, default=3, help="minimum timed rounds per row (default 3)")
     ap.add_argument("--steps", type=int, default=None, help="feature visualization steps (default 32)")
+    ap.add_argument("--match-steps", type=int, default=None,
+                    help="lucent's steps per channel in the time-to-objective row (default 512, "
+                         "0 leaves the row out)")
     ap.add_argument("--spectrum-images", default=None,
                     help="image counts of the two memory scans, e.g. 1000,10000")
     ap.add_argument("--spectrum-size", type=int, default=None, help="image side of the memory scans")
+    ap.add_argument("--peer-layout", choices=PEER_LAYOUTS, default="pytorch",
+                    help="the peers' module: a copy in PyTorch's default NCHW layout, as "
+                         "torchvision builds it (default), or our channels-last module itself")
     ap.add_argument("--profile", action="store_true", help="print torch.profiler's top ops of our side")
     ap.add_argument("--markdown", default=None, help="also write the table to this file")
     a = ap.parse_args(argv)
@@ -156,12 +164,14 @@ def main(argv=None) -> int:
     torch.set_num_threads(a.threads)
     os.environ.setdefault("TQDM_DISABLE", "1")  # pytorch-grad-cam's Score-CAM progress bars
     s = Settings(device=a.device, quick=a.quick, budget_s=a.budget, min_rounds=a.rounds,
-                 profile=a.profile)
+                 profile=a.profile, peer_layout=a.peer_layout)
     plan = Plan.quick() if a.quick else Plan()
     if a.models:
         plan.models = tuple(x.strip() for x in a.models.split(","))
     if a.steps:
         plan.featureviz["steps"] = a.steps
+    if a.match_steps is not None:
+        plan.featureviz["match_steps"] = a.match_steps
     if a.spectrum_images:
         plan.spectrum["memory_counts"] = tuple(int(v) for v in a.spectrum_images.split(","))
     if a.spectrum_size:

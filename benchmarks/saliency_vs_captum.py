@@ -19,7 +19,7 @@ import torch
 
 from . import floors
 from .agreement import Agreement, compare
-from .common import Settings, engine
+from .common import Settings, engine, peer_model
 from .inputs import photo_batch, top_classes
 from .profiling import top_ops
 from .report import Row, Target
@@ -86,15 +86,16 @@ def ours_saliency(model, x, target: int, method: str, p: dict):
 
 
 def agreement(model, x, target: int, method: str, p: dict, peer_target: int | None = None,
-              peer_seed: int = SEED) -> Agreement:
+              peer_seed: int = SEED, peer=None) -> Agreement:
     """``peer_target`` and ``peer_seed`` differ from ours only to prove that a mismatch (another
-    class, other noise) is caught."""
+    class, other noise) is caught; ``peer``: the model Captum runs (default ``model``)."""
+    peer_m = peer or model
     ours = ours_saliency(model, x, target, method, p).raw
     shared = (captum_draws(our_noise(x, p["n_samples"], peer_seed)) if method == "smoothgrad"
               else contextlib.nullcontext())
     with shared:
-        peer = peer_saliency(model, x, target if peer_target is None else peer_target, method, p)
-    model.module.zero_grad(set_to_none=True)  # Captum leaves .grad on the weights
+        peer = peer_saliency(peer_m, x, target if peer_target is None else peer_target, method, p)
+    peer_m.module.zero_grad(set_to_none=True)  # Captum leaves .grad on the weights
     how = "same noise samples" if method == "smoothgrad" else ""
     return compare(ours, peer[0].detach().cpu().numpy(), rtol=1e-3, atol=1e-6, how=how)
 
@@ -114,17 +115,18 @@ def run_case(model, method: str, p: dict, s: Settings) -> Row:
     if engine("saliency") is None:
         row.note = "cw.saliency not available yet"
         return row
-    row.agreement = agreement(model, x, target, method, p)
+    theirs = peer_model(model, s)
+    row.agreement = agreement(model, x, target, method, p, peer=theirs)
     if s.quick:
         return row
     xf = floor_batch(x, method, p)
     fns = {"ours": lambda: ours_saliency(model, x, target, method, p),
-           "peer": lambda: peer_saliency(model, x, target, method, p),
+           "peer": lambda: peer_saliency(theirs, x, target, method, p),
            "fwd": lambda: floors.forward(model, xf),
            "fwd+bwd": lambda: floors.forward_backward(model, xf, [target] * len(xf))}
     t = time_interleaved(fns, device=s.device, min_rounds=s.min_rounds, max_rounds=s.max_rounds,
                          budget_s=s.budget_s)
-    model.module.zero_grad(set_to_none=True)
+    theirs.module.zero_grad(set_to_none=True)
     row.ours, row.peer, row.ratio, row.rounds = t.median("ours"), t.median("peer"), t.ratio("ours", "peer"), t.rounds
     row.fwd, row.fwd_bwd, row.ours_fwd = t.median("fwd"), t.median("fwd+bwd"), t.ratio("ours", "fwd")
     row.targets = [Target("ours/peer <= 1.0", row.ratio, 1.0)]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+import cnnwidgets as cw
 from benchmarks import cam_vs_grad_cam, saliency_vs_captum, spectrum_overhead
 from benchmarks.agreement import compare, compare_each, pearson
 from benchmarks.common import Settings, engine
@@ -188,3 +189,18 @@ def test_quick_mode_runs_every_comparison_and_all_agree(capsys):
 def test_main_rejects_unknown_parts():
     with pytest.raises(SystemExit):
         main(["--quick", "--only", "nonsense"])
+
+
+def test_peers_get_an_nchw_copy_of_our_channels_last_module_unless_asked_for_ours():
+    from benchmarks.common import peer_model
+
+    m = cw.load_model("simple_cnn", device="cpu")
+    assert m.channels_last
+    theirs = peer_model(m, Settings())
+    assert theirs is not m and not theirs.channels_last
+    assert peer_model(m, Settings()) is theirs                     # one copy per model
+    assert theirs.module_of("conv1") is not m.module_of("conv1")
+    x = m.example_input(2)
+    with torch.no_grad():
+        assert torch.allclose(theirs.logits(x), m.logits(x), atol=1e-5)
+    assert peer_model(m, Settings(peer_layout="ours")) is m
