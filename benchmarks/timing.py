@@ -1,13 +1,16 @@
 """Timing and peak-memory measurement that stays honest on a noisy, shared machine.
 
-Every function of one comparison runs in the same round, in an order that rotates from round to
-round, so a burst of load from another process hits ours and the peer alike. Medians, not means,
+Every function of one comparison runs in the same round, in an order shuffled afresh each round
+(seeded), so a burst of load from another process hits ours and the peer alike, and no function
+always follows the same other one (a rotated fixed order keeps each function's predecessor, and
+with it whatever state that predecessor leaves in caches and the allocator). Medians, not means,
 because a shared machine produces outliers in one direction only (slower).
 """
 from __future__ import annotations
 
 import gc
 import os
+import random
 import statistics
 import threading
 import time
@@ -73,8 +76,10 @@ def time_interleaved(fns: Mapping[str, Callable[[], object]], *, device="cpu", w
     per_round = sum(first.values())
     rounds = int(max(min_rounds, min(max_rounds, budget_s // max(per_round, 1e-9))))
     out = {n: Timing() for n in names}
-    for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
+    shuffle = random.Random(0).shuffle
+    for _ in range(rounds):
+        order = list(names)
+        shuffle(order)
         for n in order:
             gc.collect()
             sync(device)

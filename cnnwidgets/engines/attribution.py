@@ -115,12 +115,22 @@ def gather_scores(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 def percentile_map(values: np.ndarray, percentile: float = 99.0) -> np.ndarray:
     """Non-negative (H, W) values -> [0, 1], clipped at a high percentile (outliers saturate)."""
     v = np.asarray(values, dtype=np.float32)
-    hi = float(np.percentile(v, percentile)) if v.size else 0.0
+    hi = _percentile(v.ravel(), percentile) if v.size else 0.0
     if hi <= 0:
         hi = float(v.max()) if v.size else 0.0
     if hi <= 0:
         return np.zeros_like(v)
     return np.clip(v / hi, 0.0, 1.0)
+
+
+def _percentile(flat: np.ndarray, q: float) -> float:
+    """np.percentile's default (linear) value from a partial sort: half its time on a 224 x 224
+    map, which matters on the batch-1 path where the whole call is tens of milliseconds."""
+    pos = q / 100.0 * (flat.size - 1)
+    lo = int(np.floor(pos))
+    hi = min(lo + 1, flat.size - 1)
+    part = np.partition(flat, (lo, hi))
+    return float(part[lo] + (part[hi] - part[lo]) * (pos - lo))
 
 
 def minmax_map(values: torch.Tensor) -> torch.Tensor:
