@@ -8,9 +8,8 @@ EfficientNet-Lite0 (128 px shown at 224, 2 threads) went from about 1,000 to 14,
 faults per step over 512 steps and from 40 to 71 ms per step, at a constant resident size.
 With fixed thresholds the same render ran at about 30 ms and 20 faults per step throughout,
 and a ResNet-18 input gradient went from about 1,300 faults and 66 ms per call to none and
-60 ms. PyTorch's CPU tuning guide
-recommends jemalloc or TCMalloc for the same reason; they must be preloaded before Python
-starts, this works from inside the kernel.
+60 ms. PyTorch's CPU tuning guide recommends jemalloc or TCMalloc for the same reason; those
+must be preloaded before Python starts, while this works from inside a running kernel.
 
 The cost: up to ``trim_threshold`` of freed memory stays with the process instead of going
 back to the system. Nothing happens on other C libraries (macOS, Windows, musl).

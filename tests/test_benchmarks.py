@@ -204,3 +204,17 @@ def test_peers_get_an_nchw_copy_of_our_channels_last_module_unless_asked_for_our
     with torch.no_grad():
         assert torch.allclose(theirs.logits(x), m.logits(x), atol=1e-5)
     assert peer_model(m, Settings(peer_layout="ours")) is m
+
+
+def test_time_to_lucent_objective_stops_at_the_first_check_that_reaches_it():
+    pytest.importorskip("lucent")
+    from benchmarks import featureviz_vs_lucent as fv
+
+    res = fv.time_to_match(channels=2, lucent_steps=6, size=64, layer="_blocks.2",
+                           check_every=2)
+    assert res["lucent_steps"] == 6 and res["channels"] == 2
+    assert res["ours_steps"] in (2, 4, 6)
+    if res["ours_steps"] < 6:            # stopped early: only because it reached lucent's mean
+        assert res["ours_objective"] >= res["lucent_objective"]
+    assert res["ratio"] == pytest.approx(res["ours_s"] / res["lucent_s"])
+    assert 0 <= res["channels_at_or_above"] <= 2
