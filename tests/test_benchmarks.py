@@ -65,14 +65,21 @@ def test_pearson_of_constant_maps():
 
 
 # ---- timing and memory harness -------------------------------------------------------------------
-def test_time_interleaved_rotates_the_order_and_pairs_rounds():
-    calls = []
-    fns = {n: (lambda n=n: calls.append(n)) for n in "abc"}
-    t = time_interleaved(fns, warmup=1, min_rounds=3, max_rounds=3, budget_s=0)
-    assert t.rounds == 3
-    timed = calls[3:]
-    assert timed == list("abc") + list("bca") + list("cab")
-    assert all(len(t[n].samples) == 3 for n in "abc")
+def test_time_interleaved_shuffles_each_round_and_pairs_rounds():
+    def run():
+        calls = []
+        fns = {n: (lambda n=n: calls.append(n)) for n in "abcd"}
+        t = time_interleaved(fns, warmup=1, min_rounds=12, max_rounds=12, budget_s=0)
+        return t, calls
+
+    t, calls = run()
+    assert t.rounds == 12 and all(len(t[n].samples) == 12 for n in "abcd")
+    rounds = [calls[i:i + 4] for i in range(4, len(calls), 4)]
+    assert len(rounds) == 12 and all(sorted(r) == list("abcd") for r in rounds)
+    # No side always runs right after the same other side (a rotated order would do that).
+    predecessors = {n: {r[r.index(n) - 1] for r in rounds if r.index(n) > 0} for n in "abcd"}
+    assert all(len(p) > 1 for p in predecessors.values())
+    assert run()[1] == calls                     # seeded: the same orders every run
 
 
 def test_ratio_is_the_median_of_per_round_ratios():

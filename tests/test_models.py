@@ -205,3 +205,14 @@ def test_engines_feed_inputs_in_the_weights_layout():
     assert input_layout(x, m).is_contiguous(memory_format=torch.channels_last)
     m.set_channels_last(False)
     assert input_layout(x.contiguous(memory_format=torch.channels_last), m).is_contiguous()
+
+
+def test_counting_classes_leaves_a_training_model_as_found():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.AdaptiveAvgPool2d(1),
+                        nn.Flatten(), nn.Linear(4, 5)).train()
+    m = cw.load_model(net, input_size=16, device="cpu")
+    before = model_snapshot(m)
+    stats = net[1].running_mean.clone()
+    assert len(m.labels) == 5            # num_classes runs a forward pass on an example input
+    assert_left_as_found(before, m)
+    assert net.training and torch.equal(net[1].running_mean, stats)

@@ -123,7 +123,11 @@ class Model:
     # ---- labels -------------------------------------------------------------------------
     @cached_property
     def num_classes(self) -> int:
-        return int(self.logits(self.example_input()).shape[-1])
+        # Under the model's lock and in eval mode, like every other forward pass: another
+        # thread's engine call may have hooks on the model, and a model in training mode must
+        # not update its BatchNorm statistics from the example input.
+        with preserved(self.module), torch.inference_mode():
+            return int(self.logits(self.example_input()).shape[-1])
 
     @property
     def labels(self) -> list[str]:
