@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 import cnnwidgets as cw
-from cnnwidgets.render.distill import (COLUMN_TITLES, distill_figure, figure_png,
-                                       spectrum_figure)
+from cnnwidgets.render.distill import COLUMN_TITLES, distill_figure, spectrum_figure
+from cnnwidgets.render.images import figure_png
 
 
 @pytest.fixture()

@@ -55,3 +55,22 @@ def test_upscale_is_integer_nearest_neighbour():
     a = np.arange(6).reshape(2, 3)
     up = render.upscale(a, 5)
     assert up.shape == (6, 9) and up[5, 8] == 5 and up[0, 2] == 0 and up[0, 3] == 1
+
+
+def test_training_curves_picture_shows_the_history():
+    from types import SimpleNamespace
+
+    from cnnwidgets.render.curves import training_curves_png
+
+    empty = training_curves_png(None)
+    history = SimpleNamespace(
+        batches=[{"step": s, "loss": 2.0 / s, "accuracy": 1 - 1.0 / s} for s in range(1, 30)],
+        epochs=[{"step": 15, "val_loss": 0.3, "val_accuracy": 0.9},
+                {"step": 29, "val_loss": 0.2, "val_accuracy": 0.95}])
+    drawn = training_curves_png(history)
+    for png in (empty, drawn):
+        assert Image.open(io.BytesIO(png)).format == "PNG"
+    a = np.asarray(Image.open(io.BytesIO(empty)).convert("L"), dtype=float)
+    b = np.asarray(Image.open(io.BytesIO(drawn)).convert("L"), dtype=float)
+    # The curves and the legend add ink: the drawn picture is darker than the empty axes.
+    assert b.shape[0] > 100 and b.mean() < a.mean() - 1

@@ -35,7 +35,7 @@ def _image(picture: Any, caption: str | None = None):
     from PIL import Image
 
     if hasattr(picture, "savefig"):
-        from ..render.distill import figure_png
+        from ..render.images import figure_png
 
         picture = figure_png(picture)
     if isinstance(picture, (bytes, bytearray)):

@@ -11,7 +11,6 @@ widget's background thread, nothing pops up in a notebook unless returned.
 """
 from __future__ import annotations
 
-import io
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -122,14 +121,6 @@ def distill_figure(examples: Mapping[str, Sequence], negative_optimized: Any = N
     if title:
         fig.suptitle(title, fontsize=fontsize + 2, y=1 - 0.12 / (n_rows * (tile + text_h) + head))
     return fig
-
-
-def figure_png(fig, dpi: int = 150) -> bytes:
-    """PNG bytes of a matplotlib figure (white background, tight box)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white", bbox_inches="tight",
-                pad_inches=0.05)
-    return buf.getvalue()
 
 
 def optimized_pair(model, layer: str, channel: int, n: int = 1, **visualize_kwargs):

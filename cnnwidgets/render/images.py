@@ -83,3 +83,11 @@ def to_jpeg(image: np.ndarray, quality: int = 90) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(to_uint8(image)).convert("RGB").save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
+
+
+def figure_png(fig, dpi: int = 150) -> bytes:
+    """PNG bytes of a matplotlib figure (white background, tight box)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white", bbox_inches="tight",
+                pad_inches=0.05)
+    return buf.getvalue()

@@ -60,7 +60,8 @@ class SpectrumViewer(BackgroundWidget):
             self._redraw()
 
     def _figure(self) -> bytes:
-        from ..render.distill import figure_png, spectrum_figure
+        from ..render.distill import spectrum_figure
+        from ..render.images import figure_png
 
         opt: Any = False
         if self.optimized:

@@ -1,44 +1,14 @@
 """TrainingMonitor: train a model in the background with live loss and accuracy curves."""
 from __future__ import annotations
 
-import io
 import threading
 from typing import Any, Iterator
 
 from traitlets import Float, Int
 
 from ..engines.training import History, TrainEvent, train
+from ..render.curves import training_curves_png
 from .base import BackgroundWidget, bundle
-
-
-def _curves_png(history: History | None) -> bytes:
-    """A static picture of the curves (for saved notebooks and ``save()``), via matplotlib."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8, 2.8), dpi=80)
-    loss_ax, acc_ax = fig.subplots(1, 2)
-    loss_ax.set_title("loss")
-    acc_ax.set_title("accuracy")
-    for ax in (loss_ax, acc_ax):
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-    if history is not None and history.batches:
-        steps = [b["step"] for b in history.batches]
-        loss_ax.plot(steps, [b["loss"] for b in history.batches], lw=1, label="train (batch)")
-        acc_ax.plot(steps, [b["accuracy"] for b in history.batches], lw=1, label="train (batch)")
-        val = [e for e in history.epochs if e["val_loss"] is not None]
-        if val:
-            loss_ax.plot([e["step"] for e in val], [e["val_loss"] for e in val], "o-",
-                         label="validation")
-            acc_ax.plot([e["step"] for e in val], [e["val_accuracy"] for e in val], "o-",
-                        label="validation")
-        loss_ax.legend(fontsize=8)
-        acc_ax.legend(fontsize=8)
-        acc_ax.set_ylim(0, 1.02)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
 
 
 class TrainingMonitor(BackgroundWidget):
@@ -74,7 +44,7 @@ class TrainingMonitor(BackgroundWidget):
         self._events: list[TrainEvent] = []
         self._box = None
         self.status = "ready: press Start (or call run())"
-        self.view = _curves_png(None)
+        self.view = training_curves_png(None)
         self._build_charts()
 
     # ---- charts (bqplot) ----------------------------------------------------------------------
@@ -146,7 +116,7 @@ class TrainingMonitor(BackgroundWidget):
         yield self._publish
 
     def _finished(self, stopped: bool) -> None:
-        self.view = _curves_png(self.history)
+        self.view = training_curves_png(self.history)
 
     # ---- display ----------------------------------------------------------------------------------
     def show(self):
