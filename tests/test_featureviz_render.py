@@ -181,6 +181,9 @@ def test_errors_before_the_first_step(tiny_cnn):
         fv.render_iter(tiny_cnn, "conv2:0", batch=0)
     with pytest.raises(TypeError):
         fv.render_iter("not a model", "conv2:0")
+    # A bare module is refused as by every other engine: only a Model knows the preprocessing.
+    with pytest.raises(TypeError, match="cw.load_model"):
+        fv.render_iter(tiny_cnn.module, "conv2:0")
 
 
 class _Viewing(torch.nn.Module):

@@ -38,10 +38,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
-from torch import nn
 
-from ...models.wrapper import Model
 from ...render import grid, to_png
+from ..attribution import as_model
 from ..guard import preserved
 from ..layers import capture, run_until_captured
 from . import objectives as objs
@@ -163,15 +162,6 @@ class Visualization:
         return self.to_png()
 
 
-def _as_model(model) -> Model:
-    if isinstance(model, Model):
-        return model
-    if isinstance(model, nn.Module):
-        return Model(model)
-    raise TypeError(f"expected a cnnwidgets Model (cw.load_model) or an nn.Module, got a "
-                    f"{type(model).__name__}")
-
-
 def _size2(size) -> tuple[int, int]:
     if isinstance(size, (int, np.integer)):
         return int(size), int(size)
@@ -196,7 +186,7 @@ class Render:
                  stop: threading.Event | None = None,
                  optimizer: Callable[[list], torch.optim.Optimizer] | None = None,
                  channels_last: bool | None = None, chunk: int | None = None):
-        self.model = _as_model(model)
+        self.model = as_model(model)
         if self.model.in_channels != 3:
             raise ValueError(f"feature visualization renders RGB images; this model takes "
                              f"{self.model.in_channels} input channels")
