@@ -83,6 +83,18 @@ def _lucent_one(model, layer: str, channel: int, steps: int, size: int, seed: in
     return images[-1][0], time.perf_counter() - t0
 
 
+def _lucent_each(model, layer: str, channels, steps: int, size: int, seed: int,
+                 peer_layout: str = "pytorch") -> tuple[np.ndarray, float]:
+    """Lucent on each channel, one call each as its tutorials do: (N, H, W, 3) images and the
+    summed seconds."""
+    total, imgs = 0.0, []
+    for c in channels:
+        im, dt = _lucent_one(model, layer, c, steps, size, seed, peer_layout)
+        total += dt
+        imgs.append(im)
+    return np.stack(imgs), total
+
+
 def _ours(model, layer: str, channels, steps: int, size: int, seed: int) -> tuple[np.ndarray, float]:
     objs = [f"{layer}:{c}" for c in channels]
     t0 = time.perf_counter()
@@ -118,13 +130,9 @@ def run(model_name: str = "efficientnet_lite0", channels=8, steps: int = 32, siz
         val["lucent_one"].append(channel_means(model, layer, img[None], one))
         img, dt = _ours(model, layer, chans, steps, size, s)
         t["ours_batch"].append(dt), val["ours_batch"].append(channel_means(model, layer, img, chans))
-        total, imgs = 0.0, []
-        for c in chans:
-            im, dt = _lucent_one(model, layer, c, steps, size, s, peer_layout)
-            total += dt
-            imgs.append(im)
-        t["lucent_batch"].append(total)
-        val["lucent_batch"].append(channel_means(model, layer, np.stack(imgs), chans))
+        imgs, dt = _lucent_each(model, layer, chans, steps, size, s, peer_layout)
+        t["lucent_batch"].append(dt)
+        val["lucent_batch"].append(channel_means(model, layer, imgs, chans))
 
     out = {"model": model_name, "device": str(model.device), "layer": layer,
            "channels": len(chans), "steps": steps, "size": size, "repeats": repeats,
@@ -150,12 +158,9 @@ def time_to_match(model_name: str = "efficientnet_lite0", channels=8, lucent_ste
     """
     model = cw.load_model(model_name)
     chans = list(range(channels)) if isinstance(channels, int) else [int(c) for c in channels]
-    lucent_s, lucent_imgs = 0.0, []
-    for c in chans:
-        im, dt = _lucent_one(model, layer, c, lucent_steps, size, seed, peer_layout)
-        lucent_s += dt
-        lucent_imgs.append(im)
-    lucent_vals = channel_means(model, layer, np.stack(lucent_imgs), chans)
+    lucent_imgs, lucent_s = _lucent_each(model, layer, chans, lucent_steps, size, seed,
+                                         peer_layout)
+    lucent_vals = channel_means(model, layer, lucent_imgs, chans)
     goal = float(np.mean(lucent_vals))
 
     t0 = time.perf_counter()
