@@ -18,7 +18,7 @@ from .report import Row, Target
 from .timing import time_interleaved
 
 PEER = "pytorch-grad-cam"
-NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "scorecam": "Score-CAM"}
+NAMES = {"gradcam": "Grad-CAM", "gradcam_plus_plus": "Grad-CAM++", "scorecam": "Score-CAM"}
 
 
 def peer_cam(model, x, targets, layer: str, method: str) -> np.ndarray:
@@ -26,7 +26,7 @@ def peer_cam(model, x, targets, layer: str, method: str) -> np.ndarray:
     from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, ScoreCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-    cls = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "scorecam": ScoreCAM}[method]
+    cls = {"gradcam": GradCAM, "gradcam_plus_plus": GradCAMPlusPlus, "scorecam": ScoreCAM}[method]
     with cls(model=Logits(model), target_layers=[model.module_of(layer)]) as cam:
         return cam(input_tensor=x, targets=[ClassifierOutputTarget(t) for t in targets])
 
@@ -96,7 +96,7 @@ def run_case(model, layer: str, method: str, batch: int, s: Settings, row_name: 
         row.fwd, row.ours_fwd = t.median("fwd"), t.ratio("ours", "fwd")
     if "fwd+bwd" in fns:
         row.fwd_bwd = t.median("fwd+bwd")
-    if method in ("gradcam", "gradcam++"):
+    if method in ("gradcam", "gradcam_plus_plus"):
         row.targets = [Target("ours/peer <= 0.4", row.ratio, 0.4),
                        Target("ours/fwd <= 1.3", row.ours_fwd, 1.3)]
     else:

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 import cnnwidgets as cw
 from cnnwidgets.engines.featureviz import render_iter
-from cnnwidgets.engines.layers import capture, run_until_captured
+from cnnwidgets.core import capture, run_until_captured
 
 DEFAULT_LAYER = "_blocks.8"
 

@@ -10,8 +10,7 @@ from typing import Sequence
 
 import torch
 
-from cnnwidgets.engines.guard import preserved
-from cnnwidgets.engines.layers import capture, run_until_captured
+from cnnwidgets.core import capture, preserved, run_until_captured
 
 
 def forward(model, x: torch.Tensor) -> torch.Tensor:

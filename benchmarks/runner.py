@@ -33,7 +33,7 @@ class Plan:
     """What to run. ``full()`` is the issue's list; ``quick()`` the same checks, tiny."""
     models: tuple = MODELS
     cam_batches: tuple = (1, 16)
-    cam_methods: tuple = ("gradcam", "gradcam++")
+    cam_methods: tuple = ("gradcam", "gradcam_plus_plus")
     cam_layer: dict = field(default_factory=dict)       # model -> layer (default: last spatial)
     saliency: dict = field(default_factory=lambda: {
         "gradient": {},

@@ -13,12 +13,14 @@ from .data import ImageLoadError, datasets, load_image, sample_names
 from .models import Model, load_model
 # engines
 from .engines import featureviz
-from .engines.attribution import Attribution
+from .engines.maps import Attribution
+from .engines.cam import CAM_METHODS as cam_methods
 from .engines.cam import cam
 from .engines.featuremaps import feature_maps, top_channels
 from .engines.featureviz import visualize
 from .engines.filters import NotAConvLayerError, filters
-from .engines.layers import LayerNotFoundError
+from .core import CNNWidgetsError, LayerNotFoundError
+from .engines.saliency import SALIENCY_METHODS as saliency_methods
 from .engines.saliency import saliency
 from .engines.spectrum import ActivationSpectrum, pre_activation_layer, pre_activation_layers
 from .engines.training import train
@@ -31,8 +33,9 @@ from .widgets.training import TrainingMonitor
 __version__ = "0.1.0"
 __all__ = [
     "load_model", "Model", "load_image", "sample_names", "datasets", "ImageLoadError",
-    "LayerNotFoundError", "NotAConvLayerError",
+    "CNNWidgetsError", "LayerNotFoundError", "NotAConvLayerError",
     "filters", "feature_maps", "top_channels", "saliency", "cam", "Attribution",
+    "saliency_methods", "cam_methods",
     "visualize", "featureviz", "ActivationSpectrum", "pre_activation_layer",
     "pre_activation_layers", "train",
     "FilterViewer", "FeatureMapViewer", "SaliencyViewer", "GradCAMViewer", "FeatureVisualizer",

@@ -121,7 +121,7 @@ def lite0_batch(lite0):
 
 
 @needs_cam
-@pytest.mark.parametrize("method", ["gradcam", "gradcam++"])
+@pytest.mark.parametrize("method", ["gradcam", "gradcam_plus_plus"])
 def test_cam_agrees_with_pytorch_grad_cam_and_the_check_catches_another_class(lite0_batch, method):
     m, x, targets = lite0_batch
     layer = m.default_cam_layer

@@ -6,7 +6,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import cnnwidgets as cw
-from cnnwidgets.engines.cam import METHODS
+import cnnwidgets.core
+from cnnwidgets.core import ParameterError
+from cnnwidgets.engines.cam import CAM_METHODS
 from .conftest import assert_left_as_found, model_snapshot
 
 
@@ -61,19 +63,19 @@ def test_backward_stops_at_the_layer(tiny_cnn):
 
 def test_batch_targets_and_chunks(tiny_cnn):
     x = _x(3, n=3)
-    out = cw.cam(tiny_cnn, x, layer="conv2", target=[0, 1, 4], method="gradcam++")
+    out = cw.cam(tiny_cnn, x, layer="conv2", target=[0, 1, 4], method="gradcam_plus_plus")
     assert [a.target for a in out] == [0, 1, 4]
-    chunked = cw.cam(tiny_cnn, x, layer="conv2", target=[0, 1, 4], method="gradcam++",
+    chunked = cw.cam(tiny_cnn, x, layer="conv2", target=[0, 1, 4], method="gradcam_plus_plus",
                      batch_size=2)
     for a, b in zip(out, chunked):
         np.testing.assert_allclose(a.raw, b.raw, rtol=1e-5, atol=1e-7)
-    one = cw.cam(tiny_cnn, x[1:2], layer="conv2", target=1, method="gradcam++")
+    one = cw.cam(tiny_cnn, x[1:2], layer="conv2", target=1, method="gradcam_plus_plus")
     np.testing.assert_allclose(one.raw, out[1].raw, rtol=1e-5, atol=1e-7)
     top = tiny_cnn.module(x).argmax(1).tolist()
     assert [a.target for a in cw.cam(tiny_cnn, x, layer="conv2")] == top
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", CAM_METHODS.names())
 def test_every_method_left_as_found_also_after_errors(lived_in_tiny_cnn, method):
     tiny_cnn, before = lived_in_tiny_cnn
     x = _x(4, n=2)
@@ -81,7 +83,7 @@ def test_every_method_left_as_found_also_after_errors(lived_in_tiny_cnn, method)
     assert len(out) == 2 and all(a.map.shape == (16, 16) and a.raw.shape == (16, 16) for a in out)
     assert all(np.isfinite(a.raw).all() and 0 <= a.map.min() and a.map.max() <= 1 for a in out)
     assert_left_as_found(before, tiny_cnn)
-    with pytest.raises(IndexError, match="5 classes"):        # fails after the forward pass
+    with pytest.raises(ParameterError, match="5 classes"):        # fails after the forward pass
         cw.cam(tiny_cnn, x, layer="relu2", target=[0, 7], method=method)
     assert_left_as_found(before, tiny_cnn)
 
@@ -92,9 +94,9 @@ def test_clear_errors(tiny_cnn):
         cw.cam(tiny_cnn, x, layer="relu3")
     with pytest.raises(ValueError, match="not a spatial.*conv1, relu1, conv2, relu2"):
         cw.cam(tiny_cnn, x, layer="fc")
-    with pytest.raises(ValueError, match="gradcam\\+\\+"):
+    with pytest.raises(ParameterError, match="gradcam_plus_plus"):
         cw.cam(tiny_cnn, x, method="gradcam+++")
-    with pytest.raises(TypeError, match="no parameter"):
+    with pytest.raises(ParameterError, match="no parameter"):
         cw.cam(tiny_cnn, x, method="gradcam", smooth=True)
     with pytest.raises(ValueError, match="2 targets for 1 images"):
         cw.cam(tiny_cnn, x, target=[1, 2])
@@ -191,7 +193,7 @@ def test_lite0_agrees_with_pytorch_grad_cam(lite0, cat, coffee):
 
     before = model_snapshot(lite0)
     x = lite0.preprocess([cat, coffee])
-    peers = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "xgradcam": XGradCAM,
+    peers = {"gradcam": GradCAM, "gradcam_plus_plus": GradCAMPlusPlus, "xgradcam": XGradCAM,
              "layercam": LayerCAM, "eigencam": EigenCAM, "scorecam": ScoreCAM}
     for method, peer in peers.items():
         layer = "_blocks.0._bn2" if method == "scorecam" else None
@@ -210,3 +212,50 @@ def test_lite0_agrees_with_pytorch_grad_cam(lite0, cat, coffee):
                 neg = torch.from_numpy(np.maximum(-a.raw, 0))[None, None]
                 r_ours = _corr(F.interpolate(neg, size=(224, 224), mode="bilinear"), r)
             assert r_ours >= 0.99, f"{method}: r = {r_ours:.4f}"
+
+
+def test_registry_names_aliases_and_a_users_method(tiny_cnn):
+    x = _x(7)
+    with pytest.warns(FutureWarning, match="'gradcam\\+\\+' is deprecated; use 'gradcam_plus_plus'"):
+        old = cw.cam(tiny_cnn, x, layer="relu2", method="gradcam++")
+    new = cw.cam(tiny_cnn, x, layer="relu2", method="gradcam_plus_plus")
+    np.testing.assert_array_equal(old.raw, new.raw)
+    assert old.method == "gradcam_plus_plus"
+
+    # A user's gradient method: the absolute value of the gradient, averaged (a made-up rule).
+    @cw.cam_methods.register("abs_gradcam", label="|G|-CAM", gradient=True,
+                             params=[cw.core.Param("power", "float", 1.0, min=0.5, max=3)])
+    def abs_gradcam(A, G, call, power):
+        return (G.abs().pow(power).mean((2, 3), keepdim=True) * A).sum(1)
+
+    try:
+        a = cw.cam(tiny_cnn, x, layer="relu2", target=1, method="abs_gradcam", power=2)
+        net = tiny_cnn.module
+        A = net[:4](x).detach().requires_grad_()
+        (G,) = torch.autograd.grad(net[4:](A)[0, 1], A)
+        np.testing.assert_allclose(a.raw, (G.abs().pow(2).mean((2, 3), keepdim=True) * A).sum(1)[0]
+                                   .detach().numpy(), rtol=1e-5, atol=1e-8)
+        assert a.params == {"power": 2.0}
+        with pytest.raises(ParameterError, match=r"'power' must lie in \[0.5, 3\]"):
+            cw.cam(tiny_cnn, x, layer="relu2", method="abs_gradcam", power=9)
+        assert "abs_gradcam" in [name for _label, name in cw.cam_methods.options()]
+    finally:
+        cw.cam_methods.unregister("abs_gradcam")
+    assert "abs_gradcam" not in cw.cam_methods
+
+
+def test_smoothgrad_of_gradcam_is_the_mean_over_noisy_copies(tiny_cnn):
+    x = _x(8, n=2)
+    s = cw.cam(tiny_cnn, x, layer="relu2", target=[1, 3], method="smoothgrad", base="gradcam",
+               n_samples=4, noise=0.2, seed=5)
+    # The same noisy copies by hand: sample k of each image draws from stream (seed, k).
+    sigma = 0.2 * (x.flatten(1).amax(1) - x.flatten(1).amin(1))
+    for i, t in enumerate([1, 3]):
+        copies = torch.stack([x[i] + sigma[i] * torch.randn(x.shape[1:], generator=torch.Generator()
+                              .manual_seed(5 * 1_000_003 + k)) for k in range(4)])
+        raws = cw.cam(tiny_cnn, copies, layer="relu2", target=t, method="gradcam")
+        np.testing.assert_allclose(s[i].raw, np.mean([a.raw for a in raws], 0), rtol=1e-5,
+                                   atol=1e-7)
+    zero = cw.cam(tiny_cnn, x, layer="relu2", target=[1, 3], method="smoothgrad", noise=0)
+    plain = cw.cam(tiny_cnn, x, layer="relu2", target=[1, 3])
+    np.testing.assert_allclose(zero[0].raw, plain[0].raw, rtol=1e-6)

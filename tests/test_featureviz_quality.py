@@ -11,8 +11,7 @@ import torch
 import torch.nn.functional as F
 
 import cnnwidgets as cw
-from cnnwidgets.engines.guard import preserved
-from cnnwidgets.engines.layers import capture, run_until_captured
+from cnnwidgets.core import capture, preserved, run_until_captured
 
 LAYER = "_blocks.8"            # a middle layer: 112 channels at 14 x 14
 CHANNELS = [0, 1, 2, 3]

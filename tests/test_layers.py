@@ -3,9 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from cnnwidgets.engines.guard import preserved
-from cnnwidgets.engines.layers import (LayerNotFoundError, capture, forward_hooks, probe_layers,
-                                       run_until_captured)
+from cnnwidgets.core import (LayerNotFoundError, capture, forward_hooks, preserved, probe_layers,
+                             run_until_captured)
 
 from .conftest import assert_left_as_found, model_snapshot
 

@@ -198,7 +198,7 @@ def test_zoo_models_are_channels_last_on_the_cpu_and_user_modules_keep_their_lay
 
 
 def test_engines_feed_inputs_in_the_weights_layout():
-    from cnnwidgets.engines.attribution import input_layout
+    from cnnwidgets.core.inputs import input_layout
 
     m = cw.load_model("simple_cnn", device="cpu")
     x = m.example_input(2)

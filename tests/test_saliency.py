@@ -7,7 +7,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import cnnwidgets as cw
-from cnnwidgets.engines.saliency import METHODS
+import cnnwidgets.core
+from cnnwidgets.core import ParameterError
+from cnnwidgets.engines.saliency import SALIENCY_METHODS
 from .conftest import assert_left_as_found, model_snapshot
 
 
@@ -205,7 +207,7 @@ def test_batch_targets_and_labels(tiny_cnn):
     assert len(images) == 2 and images[0].raw.shape == (3, 16, 16)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", SALIENCY_METHODS.names())
 def test_every_method_left_as_found_also_after_errors(lived_in_tiny_cnn, method):
     tiny_cnn, before = lived_in_tiny_cnn
     x = _x(10, dtype=torch.float32)
@@ -214,7 +216,7 @@ def test_every_method_left_as_found_also_after_errors(lived_in_tiny_cnn, method)
     a = cw.saliency(tiny_cnn, x, method=method, **extra)
     assert np.isfinite(a.raw).all() and a.map.shape == (8, 8)
     assert_left_as_found(before, tiny_cnn)
-    with pytest.raises(IndexError, match="5 classes"):            # fails after the forward pass
+    with pytest.raises(ParameterError, match="5 classes"):            # fails after the forward pass
         cw.saliency(tiny_cnn, x, target=5, method=method, **extra)
     assert_left_as_found(before, tiny_cnn)
 
@@ -223,9 +225,9 @@ def test_clear_errors(tiny_cnn):
     x = _x(11, dtype=torch.float32)
     with pytest.raises(ValueError, match="smoothgrad"):
         cw.saliency(tiny_cnn, x, method="smooth")
-    with pytest.raises(TypeError, match="n_samples"):
+    with pytest.raises(ParameterError, match="n_samples"):
         cw.saliency(tiny_cnn, x, method="smoothgrad", samples=3)
-    with pytest.raises(TypeError, match="no parameter"):
+    with pytest.raises(ParameterError, match="no parameter"):
         cw.saliency(tiny_cnn, x, steps=3)
     with pytest.raises(ValueError, match="2 targets for 1 images"):
         cw.saliency(tiny_cnn, x, target=[1, 2])
@@ -268,3 +270,38 @@ def test_lite0_gradient_and_guided(lite0, cat):
     assert g.score == pytest.approx(gb.score)
     assert np.corrcoef(g.map.ravel(), gb.map.ravel())[0, 1] < 0.99
     assert_left_as_found(before, lite0)
+
+
+def test_smoothgrad_wraps_guided_backprop(tiny_cnn):
+    x = _x(12, dtype=torch.float32)
+    s = cw.saliency(tiny_cnn, x, target=2, method="smoothgrad", base="guided_backprop",
+                    n_samples=3, noise=0.1, seed=1)
+    sigma = 0.1 * float(x.max() - x.min())
+    copies = torch.cat([x + sigma * torch.randn(x.shape[1:], generator=torch.Generator()
+                                                .manual_seed(1_000_003 + k))[None] for k in range(3)])
+    ref = np.mean([a.raw for a in cw.saliency(tiny_cnn, copies, target=2,
+                                              method="guided_backprop")], 0)
+    np.testing.assert_allclose(s.raw, ref, rtol=1e-5, atol=1e-8)
+    assert s.params["base"] == "guided_backprop"
+    with pytest.raises(ParameterError, match="base"):
+        cw.saliency(tiny_cnn, x, method="smoothgrad", base="smoothgrad")
+
+
+def test_a_users_saliency_method_is_dispatched_and_listed(tiny_cnn):
+    x = _x(13, dtype=torch.float32)
+
+    @cw.saliency_methods.register("gradient_squared", label="gradient²",
+                                  params=[cw.core.Param("scale", "float", 1.0, min=0)])
+    def gradient_squared(call, scale):
+        return scale * call.gradient() ** 2
+
+    try:
+        a = cw.saliency(tiny_cnn, x, target=1, method="gradient_squared", scale=3.0)
+        g = cw.saliency(tiny_cnn, x, target=1)
+        np.testing.assert_allclose(a.raw, 3 * g.raw ** 2, rtol=1e-6)
+        # SmoothGrad wraps it too.
+        s = cw.saliency(tiny_cnn, x, target=1, method="smoothgrad", base="gradient_squared",
+                        noise=0, base_params={"scale": 3.0})
+        np.testing.assert_allclose(s.raw, a.raw, rtol=1e-6)
+    finally:
+        cw.saliency_methods.unregister("gradient_squared")

@@ -34,9 +34,9 @@ def test_layer_method_and_target_recompute(viewer):
     viewer.layer = "conv1"
     viewer.flush()
     assert viewer.error == "" and viewer.view != view and viewer.attribution.layer == "conv1"
-    viewer.method = "gradcam++"
+    viewer.method = "gradcam_plus_plus"
     viewer.flush()
-    assert viewer.error == "" and viewer.attribution.method == "gradcam++"
+    assert viewer.error == "" and viewer.attribution.method == "gradcam_plus_plus"
     viewer.target = viewer.target_options[1][1]
     viewer.flush()
     assert viewer.attribution.target == viewer.target_options[1][1]

@@ -153,7 +153,7 @@ class ModelTransform:
         self.std = torch.tensor(model.std).view(-1, 1, 1)
 
     def __call__(self, image: Any) -> torch.Tensor:
-        from ..models.wrapper import image_tensor
+        from .tensors import image_tensor
 
         t = image_tensor(image, self.in_channels, self.resize_size, self.input_size,
                          self.interpolation)

@@ -1,17 +1,11 @@
 """Class activation maps: one base does hooks, batching and upsampling; each method only says
-how the map is made from the layer's activations A (N, K, h, w) and gradients G.
+how the map is made from the layer's activations A (N, K, h, w) and, for gradient methods, their
+gradients G (pytorch-grad-cam's extension point).
 
-- ``gradcam`` (Selvaraju et al. 2017): alpha_k = mean over positions of G_k; sum_k alpha_k A_k.
-- ``gradcam++`` (Chattopadhay et al. 2018): alpha_k = sum_ij relu(G) * G^2 / (2 G^2 +
-  sum_ij(A_k) G^3), as pytorch-grad-cam computes it (the exp-of-score form of the paper).
-- ``xgradcam`` (Fu et al. 2020): alpha_k = sum_ij G_k A_k / sum_ij A_k.
-- ``layercam`` (Jiang et al. 2021): sum_k relu(G_k) * A_k, position by position.
-- ``hirescam`` (Draelos and Carin 2020): sum_k G_k * A_k, position by position.
-- ``scorecam`` (Wang et al. 2020): weights are the softmax over channels of the logits of the
-  image masked by each channel's upsampled, min-max normalised map; no gradients.
-- ``eigencam`` (Muhammad and Yeasin 2020): the first principal component of the (centred)
-  activations, no gradients and no class; its sign is chosen so that it correlates
-  positively with the summed activations (SVD leaves the sign arbitrary).
+Every method is an entry of :data:`CAM_METHODS`. A gradient method is registered with
+``gradient=True`` and computes ``fn(A, G, call, **params) -> (N, h, w)``; a gradient-free one
+gets ``G=None`` and may run the model again through ``call`` (Score-CAM does). Register your
+own with ``@cw.cam_methods.register(name, gradient=True, ...)``.
 
 ``.raw`` is the (h, w) map at the layer's resolution before the final ReLU; ``.map`` is
 ReLU(raw) upsampled bilinearly to the input size and scaled per image to [0, 1] (min-max).
@@ -23,26 +17,54 @@ through the whole network and the weights). Gradient-free methods run in inferen
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .attribution import (Attribution, as_model, auto_batch_size, check_batch_size,
-                          check_params, gather_scores, input_layout, is_batch, minmax_map,
-                          resolve_targets)
-from .guard import preserved
-from .layers import capture, forward_hooks
+from ..core.errors import ParameterError
+from ..core.guard import preserved
+from ..core.hooks import capture, forward_hooks
+from ..core.inputs import auto_batch_size, check_batch_size, input_layout, is_batch
+from ..core.model_base import as_model
+from ..core.registry import Param, Registry
+from ..core.targets import gather_scores, resolve_targets, target_list
+from .maps import Attribution, minmax_map
+from .noise_tunnel import NOISE_PARAMS, smooth
 
-GradMethod = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+CAM_METHODS = Registry("CAM method")
 
 
-def _gradcam(A, G):
+@dataclass
+class CamCall:
+    """What a CAM method may use beyond A and G: the ``model``, the input chunk ``x``, its
+    ``targets`` and the ``batch_size`` for extra forward passes."""
+
+    model: Any
+    x: torch.Tensor
+    targets: torch.Tensor
+    batch_size: int
+
+
+# ---- gradient methods -----------------------------------------------------------------------
+@CAM_METHODS.register("gradcam", label="Grad-CAM", gradient=True,
+                      reference="Selvaraju et al. 2017, arXiv:1610.02391",
+                      description="channels weighted by their mean gradient",
+                      aliases=("grad-cam", "grad_cam"))
+def _gradcam(A, G, call):
     return (G.mean((2, 3), keepdim=True) * A).sum(1)
 
 
-def _gradcam_pp(A, G):
+@CAM_METHODS.register("gradcam_plus_plus", label="Grad-CAM++", gradient=True,
+                      reference="Chattopadhay et al. 2018, arXiv:1710.11063",
+                      description="channels weighted by positive gradients with per-position "
+                                  "coefficients from second and third powers of the gradient "
+                                  "(pytorch-grad-cam's form)",
+                      aliases=("gradcampp", "gradcamplusplus", "grad-cam++"),
+                      deprecated_aliases=("gradcam++",))
+def _gradcam_plus_plus(A, G, call):
     g2 = G * G
     g3 = g2 * G
     sum_a = A.sum((2, 3), keepdim=True)
@@ -52,66 +74,48 @@ def _gradcam_pp(A, G):
     return (weights * A).sum(1)
 
 
-def _xgradcam(A, G):
+@CAM_METHODS.register("xgradcam", label="XGrad-CAM", gradient=True,
+                      reference="Fu et al. 2020, arXiv:2008.02312",
+                      description="weights sum_ij G A / sum_ij A (axiom-based)",
+                      aliases=("xgrad-cam",))
+def _xgradcam(A, G, call):
     weights = (G * A / (A.sum((2, 3), keepdim=True) + 1e-7)).sum((2, 3), keepdim=True)
     return (weights * A).sum(1)
 
 
-def _layercam(A, G):
+@CAM_METHODS.register("layercam", label="LayerCAM", gradient=True,
+                      reference="Jiang et al. 2021, IEEE TIP 30:5875",
+                      description="positive gradients times activations, position by position",
+                      aliases=("layer-cam",))
+def _layercam(A, G, call):
     return (G.clamp(min=0) * A).sum(1)
 
 
-def _hirescam(A, G):
+@CAM_METHODS.register("hirescam", label="HiResCAM", gradient=True,
+                      reference="Draelos and Carin 2020, arXiv:2011.08891",
+                      description="gradients times activations, position by position",
+                      aliases=("hires-cam",))
+def _hirescam(A, G, call):
     return (G * A).sum(1)
 
 
-GRADIENT_METHODS: dict[str, GradMethod] = {
-    "gradcam": _gradcam, "gradcam++": _gradcam_pp, "xgradcam": _xgradcam,
-    "layercam": _layercam, "hirescam": _hirescam,
-}
-METHODS = (*GRADIENT_METHODS, "scorecam", "eigencam")
-_ALIASES = {"grad-cam": "gradcam", "grad_cam": "gradcam", "gradcampp": "gradcam++",
-            "gradcamplusplus": "gradcam++", "score-cam": "scorecam", "score_cam": "scorecam",
-            "eigen-cam": "eigencam", "eigen_cam": "eigencam", "layer-cam": "layercam",
-            "xgrad-cam": "xgradcam", "hires-cam": "hirescam"}
+# ---- gradient-free methods ------------------------------------------------------------------
+@CAM_METHODS.register("scorecam", label="Score-CAM", gradient=False,
+                      reference="Wang et al. 2020, arXiv:1910.01279",
+                      description="channels weighted by the softmax over channels of the logit "
+                                  "of the image masked by each channel's map",
+                      aliases=("score-cam", "score_cam"))
+def _scorecam_method(A, G, call):
+    return _scorecam(call.model, A, call.x, call.targets, call.batch_size)
 
 
-# ---- the base: activations (and gradients) of one layer ---------------------------------------
-def _activations_and_grads(m, layer_module, layer: str, x: torch.Tensor, target: Any):
-    """One forward (and a backward down to the layer only); returns A, G, logits, targets."""
-    store: dict[str, torch.Tensor] = {}
-
-    def hook(_mod, _inputs, out):
-        if not isinstance(out, torch.Tensor):
-            raise TypeError(f"layer {layer!r} returns a {type(out).__name__}, not a tensor")
-        act = out.detach().requires_grad_()
-        store["act"] = act     # a module called twice keeps its last call
-        # A non-leaf copy goes on: an in-place op after the layer (ReLU(inplace=True),
-        # `out += identity`) then changes the copy, never the stored leaf.
-        return act.clone()
-
-    with torch.enable_grad(), forward_hooks({layer_module: hook}):
-        logits = m.logits(x)
-        targets = resolve_targets(target, logits, m)
-        if "act" not in store:
-            raise RuntimeError(f"layer {layer!r} was not called in the forward pass")
-        score = gather_scores(logits, targets).sum()
-        grad = torch.autograd.grad(score, store["act"], allow_unused=True)[0] \
-            if score.requires_grad else None
-    if grad is None:
-        raise ValueError(f"the output does not depend on layer {layer!r}, so it has no "
-                         "gradient; pick a layer on the path to the logits")
-    return store["act"].detach(), grad, logits.detach(), targets
-
-
-def _activations(m, layer_module, layer: str, x: torch.Tensor, target: Any):
-    """One forward in inference mode; returns A, logits, targets."""
-    with torch.inference_mode(), capture({layer: layer_module}) as store:
-        logits = m.logits(x)
-        targets = resolve_targets(target, logits, m)
-    if layer not in store:
-        raise RuntimeError(f"layer {layer!r} was not called in the forward pass")
-    return store[layer], logits, targets
+@CAM_METHODS.register("eigencam", label="Eigen-CAM", gradient=False,
+                      reference="Muhammad and Yeasin 2020, arXiv:2008.00299",
+                      description="the first principal component of the activations (no "
+                                  "gradient, no class); signed to correlate with their sum",
+                      aliases=("eigen-cam", "eigen_cam"))
+def _eigencam_method(A, G, call):
+    return _eigencam(A)
 
 
 def _scorecam(m, A: torch.Tensor, x: torch.Tensor, targets: torch.Tensor, batch_size: int
@@ -156,6 +160,71 @@ def _eigencam(A: torch.Tensor) -> torch.Tensor:
     return proj.view(n, h, w).to(A.dtype)
 
 
+def _eigencam(A: torch.Tensor) -> torch.Tensor:
+    """First principal component of the positions' activation vectors, per image."""
+    n, k, h, w = A.shape
+    R = A.flatten(2).transpose(1, 2).double()                # (N, hw, K)
+    Rc = R - R.mean(1, keepdim=True)
+    _, _, Vh = torch.linalg.svd(Rc, full_matrices=False)
+    proj = (Rc @ Vh[:, 0, :, None])[..., 0]                  # (N, hw)
+    total = R.sum(2)
+    sign = torch.sign(((total - total.mean(1, keepdim=True)) * proj).sum(1, keepdim=True))
+    proj = proj * torch.where(sign == 0, torch.ones_like(sign), sign)
+    return proj.view(n, h, w).to(A.dtype)
+
+
+def _smoothable() -> list[str]:
+    return [name for name in CAM_METHODS.names() if name != "smoothgrad"]
+
+
+@CAM_METHODS.register("smoothgrad", label="SmoothGrad of a CAM", gradient=None,
+                      reference="Omeiza et al. 2019, arXiv:1908.01224 (Smooth Grad-CAM++)",
+                      description="another CAM method averaged over noisy copies of the input",
+                      params=(Param("base", "choice", "gradcam", choices=_smoothable,
+                                    help="the CAM method that runs on every noisy copy"),
+                              *NOISE_PARAMS))
+def _smoothgrad_cam(A, G, call):   # pragma: no cover - cam() runs the wrapper itself
+    raise AssertionError("smoothgrad is computed by cam() around its base method")
+
+
+# ---- the base: activations (and gradients) of one layer ---------------------------------------
+def _activations_and_grads(m, layer_module, layer: str, x: torch.Tensor, target: Any):
+    """One forward (and a backward down to the layer only); returns A, G, logits, targets."""
+    store: dict[str, torch.Tensor] = {}
+
+    def hook(_mod, _inputs, out):
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(f"layer {layer!r} returns a {type(out).__name__}, not a tensor")
+        act = out.detach().requires_grad_()
+        store["act"] = act     # a module called twice keeps its last call
+        # A non-leaf copy goes on: an in-place op after the layer (ReLU(inplace=True),
+        # `out += identity`) then changes the copy, never the stored leaf.
+        return act.clone()
+
+    with torch.enable_grad(), forward_hooks({layer_module: hook}):
+        logits = m.logits(x)
+        targets = resolve_targets(target, logits, m)
+        if "act" not in store:
+            raise RuntimeError(f"layer {layer!r} was not called in the forward pass")
+        score = gather_scores(logits, targets).sum()
+        grad = torch.autograd.grad(score, store["act"], allow_unused=True)[0] \
+            if score.requires_grad else None
+    if grad is None:
+        raise ValueError(f"the output does not depend on layer {layer!r}, so it has no "
+                         "gradient; pick a layer on the path to the logits")
+    return store["act"].detach(), grad, logits.detach(), targets
+
+
+def _activations(m, layer_module, layer: str, x: torch.Tensor, target: Any):
+    """One forward in inference mode; returns A, logits, targets."""
+    with torch.inference_mode(), capture({layer: layer_module}) as store:
+        logits = m.logits(x)
+        targets = resolve_targets(target, logits, m)
+    if layer not in store:
+        raise RuntimeError(f"layer {layer!r} was not called in the forward pass")
+    return store[layer], logits, targets
+
+
 def _spatial_layer(m, layer: str | None) -> str:
     if layer is None:
         return m.default_cam_layer
@@ -167,49 +236,66 @@ def _spatial_layer(m, layer: str | None) -> str:
     return layer
 
 
+def _raw_maps(m, layer: str, layer_module, x: torch.Tensor, target: Any, entry, params: dict,
+              chunk: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Raw maps (N, h, w), logits and targets of one chunk of inputs for a non-wrapper method."""
+    if entry.extra.get("gradient"):
+        A, G, logits, t = _activations_and_grads(m, layer_module, layer, x, target)
+    else:
+        A, logits, t = _activations(m, layer_module, layer, x, target)
+        G = None
+    raw = entry.fn(A, G, CamCall(m, x, t, chunk), **params)
+    return raw.detach().float(), logits, t
+
+
 def cam(model, images: Any, layer: str | None = None, target: Any = None,
         method: str = "gradcam", *, batch_size: int | None = None, **params
         ) -> Attribution | list[Attribution]:
-    """Class activation map of ``target`` at ``layer``; see the module doc for the methods.
+    """Class activation map of ``target`` at ``layer``, by a method of :data:`CAM_METHODS`.
 
     ``layer=None`` uses ``m.default_cam_layer`` (the last layer with a spatial output); a
     wrong name raises :class:`~cnnwidgets.LayerNotFoundError` listing the valid ones.
     ``images``: one image gives an :class:`Attribution`, a list (or a 4-D tensor of more than
     one) gives a list. ``target``: None (each image's top class), a class index or label
-    name, or one per image. ``batch_size`` caps the images per forward pass (and, for
-    Score-CAM, the masked inputs per forward pass).
+    name, or one per image. ``params``: the method's parameters (``smoothgrad``: ``base``,
+    ``n_samples``, ``noise``, ``seed``). ``batch_size`` caps the images per forward pass
+    (and, for Score-CAM and SmoothGrad, the extra inputs per forward pass).
     """
     m = as_model(model)
-    name = _ALIASES.get(str(method).lower(), str(method).lower())
-    if name not in METHODS:
-        raise ValueError(f"unknown CAM method {method!r}; methods: {', '.join(METHODS)}")
-    check_params(name, params, ())
+    entry = CAM_METHODS.get(method)
+    used = entry.resolve(params)
     check_batch_size(batch_size)
     layer = _spatial_layer(m, layer)
     layer_module = m.module_of(layer)
     x = input_layout(m.prepare(images), m)
     n = x.shape[0]
-    if isinstance(target, (list, tuple, np.ndarray, torch.Tensor)) and len(target) != n:
-        raise ValueError(f"got {len(target)} targets for {n} images: give one per image, a "
-                         "single class for all, or None for each image's top class")
-    per_target = target if isinstance(target, (list, tuple, np.ndarray, torch.Tensor)) else None
+    per_target = target_list(target, n)
 
     # The graph starts at the layer, so a forward here needs about what an inference one does.
     chunk = batch_size or auto_batch_size(m, with_grad=False, limit=256)
     raws, all_targets, all_scores = [], [], []
     with preserved(m.module):
-        for start in range(0, n, chunk):
-            xs = x[start:start + chunk]
-            ts = per_target[start:start + chunk] if per_target is not None else target
-            if name in GRADIENT_METHODS:
-                A, G, logits, t = _activations_and_grads(m, layer_module, layer, xs, ts)
-                raw = GRADIENT_METHODS[name](A, G)
-            else:
-                A, logits, t = _activations(m, layer_module, layer, xs, ts)
-                raw = _eigencam(A) if name == "eigencam" else _scorecam(m, A, xs, t, chunk)
-            raws.append(raw.detach().float())
+        if entry.name == "smoothgrad":
+            base = CAM_METHODS.get(used["base"])
+            with torch.inference_mode():
+                logits = m.logits(x).clone()
+            t = resolve_targets(per_target, logits, m)
+
+            def raw_fn(xs, ts):
+                return _raw_maps(m, layer, layer_module, xs, ts, base, base.resolve({}), chunk)[0]
+
+            raws.append(smooth(raw_fn, x, t, n_samples=used["n_samples"], noise=used["noise"],
+                               seed=used["seed"], batch_size=chunk))
             all_targets.append(t)
             all_scores.append(gather_scores(logits, t).float())
+        else:
+            for start in range(0, n, chunk):
+                ts = per_target[start:start + chunk] if per_target is not None else None
+                raw, logits, t = _raw_maps(m, layer, layer_module, x[start:start + chunk], ts,
+                                           entry, used, chunk)
+                raws.append(raw)
+                all_targets.append(t)
+                all_scores.append(gather_scores(logits, t).float())
         raw = torch.cat(raws)
         up = F.interpolate(raw.clamp(min=0)[:, None], size=x.shape[-2:], mode="bilinear",
                            align_corners=False)[:, 0]
@@ -217,7 +303,8 @@ def cam(model, images: Any, layer: str | None = None, target: Any = None,
     raw_np = raw.cpu().contiguous().numpy()
     targets = torch.cat(all_targets).tolist()
     scores = torch.cat(all_scores).cpu().tolist()
-    results = [Attribution(map=mp, raw=r, target=int(t), score=float(s), method=name,
-                           layer=layer)
+    shown = {k: v for k, v in used.items() if isinstance(v, (str, int, float, bool))}
+    results = [Attribution(map=mp, raw=r, target=int(t), score=float(s), method=entry.name,
+                           layer=layer, params=dict(shown))
                for mp, r, t, s in zip(maps, raw_np, targets, scores)]
     return results if is_batch(images) else results[0]

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .attribution import as_model, is_batch
-from .guard import preserved
-from .layers import capture, run_until_captured
+from ..core.guard import preserved
+from ..core.hooks import capture, run_until_captured
+from ..core.inputs import is_batch
+from ..core.model_base import as_model
 
 CACHE_ENTRIES = 64                 # at most this many (image, layer) maps ...
 CACHE_BYTES = 256 * 2**20          # ... and at most this many bytes in all

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
-from .attribution import as_model
+from ..core.model_base import as_model
 
 
 class NotAConvLayerError(ValueError):

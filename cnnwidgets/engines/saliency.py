@@ -1,32 +1,14 @@
 """Saliency: gradients of a class logit with respect to the input tensor, and their relatives.
 
-Methods (``cw.saliency(m, img, target, method=..., **params)``):
+Every method is an entry of :data:`SALIENCY_METHODS` (name, label, reference, parameters);
+``cw.saliency(m, img, target, method=..., **params)`` dispatches on it and widgets build their
+pickers from it. Register your own with ``@cw.saliency_methods.register(...)``: the function
+receives a :class:`SaliencyCall` (the model, the input batch, the targets, helpers for input
+gradients) and the method's parameters, and returns the raw (N, C, H, W) attribution.
 
-- ``gradient``: d logit / d input (Simonyan et al. 2014).
-- ``gradient_x_input``: gradient times the input tensor (in the model's normalised input
-  space, so "zero" is what the preprocessing maps to 0, not black).
-- ``smoothgrad``: the gradient averaged over ``n_samples`` noisy copies (Smilkov et al.
-  2017); ``noise`` is the standard deviation as a fraction of each input's value range
-  (max - min). ``noise=0`` returns the plain gradient (the average of identical gradients).
-- ``integrated_gradients``: (x - baseline) times the path integral of the gradient from the
-  baseline to x (Sundararajan et al. 2017), with ``steps`` points by the trapezoid rule
-  (``integration="riemann_trapezoid"``) or Gauss-Legendre (``"gausslegendre"``). The sum of
-  the attributions approximates logit(x) - logit(baseline); the difference is reported as
-  ``params["convergence_delta"]``. Deep networks need more points than small ones: on
-  EfficientNet-Lite0 with the zero baseline, 50 trapezoid points leave about 38 % of the
-  logit difference unexplained (Captum's IntegratedGradients gives the same), 64
-  Gauss-Legendre points about 7 %; raise ``steps`` until the delta is small.
-- ``guided_backprop``: the gradient with every ReLU passing back only positive gradients
-  (Springenberg et al. 2015). ReLU and ReLU6 are changed wherever they run through
-  ``torch.nn.functional`` or ``torch`` (``nn.ReLU``, ``nn.ReLU6``, ``F.relu``, ``torch.relu``,
-  ``x.relu()``, their in-place forms, ``F.hardtanh`` with ``min_val=0``). Not changed:
-  ReLUs written as ``clamp``/``max``/``where``, inside TorchScript or compiled code, or in C++
-  extensions. An in-place ReLU still changes its input tensor; code that reads that input
-  again after the ReLU (not the ReLU's result) gets the plain gradient through that read.
-
-Samples (noise copies, path points) run as batches of at most ``batch_size`` inputs (default:
-what fits a memory budget). ``.raw`` is the signed (C, H, W) attribution; ``.map`` is the
-maximum of |raw| over channels, divided by its 99th percentile and clipped to [0, 1].
+``.raw`` is the signed (C, H, W) attribution; ``.map`` is the maximum of |raw| over channels,
+divided by its 99th percentile and clipped to [0, 1]. Samples (noise copies, path points) run
+as batches of at most ``batch_size`` inputs (default: what fits a memory budget).
 """
 from __future__ import annotations
 
@@ -38,20 +20,16 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
-from .attribution import (Attribution, as_model, auto_batch_size, check_batch_size,
-                          check_params, gather_scores, input_layout, is_batch, percentile_map,
-                          resolve_targets)
-from .guard import preserved
+from ..core.guard import preserved
+from ..core.inputs import auto_batch_size, check_batch_size, input_layout, is_batch
+from ..core.model_base import as_model
+from ..core.errors import ParameterError
+from ..core.registry import Param, Registry
+from ..core.targets import gather_scores, resolve_targets
+from .maps import Attribution, percentile_map
+from .noise_tunnel import NOISE_PARAMS, smooth
 
-METHODS = ("gradient", "gradient_x_input", "smoothgrad", "integrated_gradients",
-           "guided_backprop")
-_PARAMS = {
-    "gradient": (),
-    "gradient_x_input": (),
-    "guided_backprop": (),
-    "smoothgrad": ("n_samples", "noise", "seed"),
-    "integrated_gradients": ("steps", "baseline", "integration"),
-}
+SALIENCY_METHODS = Registry("saliency method")
 
 
 # ---- guided backprop: ReLUs pass back only positive gradients ---------------------------------
@@ -97,46 +75,102 @@ def guided_relus() -> Iterator[None]:
         yield
 
 
-# ---- gradients of a batch of inputs -------------------------------------------------------------
-def _input_grads(m, xs: torch.Tensor, targets: torch.Tensor | None, target_spec: Any = None
-                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """d logit[target] / d x for each row of ``xs``; returns (grads, logits, targets).
+# ---- one call: the model, the inputs, the targets ------------------------------------------------
+class SaliencyCall:
+    """What a saliency method works with: ``model``, the prepared input ``x`` (N, C, H, W, in
+    the model's layout), the targets, a memory-bounded ``batch_size`` and per-image ``info``
+    dicts that end up in ``Attribution.params``.
 
-    ``targets=None`` resolves ``target_spec`` against this very forward pass (so a plain
-    gradient needs one forward and one backward in all).
+    ``targets`` is resolved lazily: :meth:`gradient` on the whole batch resolves it from its
+    own forward pass, so a plain gradient costs one forward and one backward in all.
     """
-    xs = input_layout(xs.detach(), m).requires_grad_()
-    with torch.enable_grad():
-        logits = m.logits(xs)
-        if targets is None:
-            targets = resolve_targets(target_spec, logits, m)
-        (grad,) = torch.autograd.grad(gather_scores(logits, targets).sum(), xs)
-    return grad, logits.detach(), targets
+
+    def __init__(self, model, x: torch.Tensor, target: Any, batch_size: int | None):
+        self.model, self.x, self._target = model, x, target
+        self._batch_size = batch_size
+        self._logits: torch.Tensor | None = None
+        self._targets: torch.Tensor | None = None
+        self.info: list[dict] = [{} for _ in range(x.shape[0])]
+
+    @property
+    def batch_size(self) -> int:
+        return self._batch_size or auto_batch_size(self.model, with_grad=True)
+
+    @property
+    def logits(self) -> torch.Tensor:
+        """Logits of the clean input (one inference forward, once)."""
+        if self._logits is None:
+            with torch.inference_mode():
+                self._logits = self.model.logits(self.x).clone()
+        return self._logits
+
+    @property
+    def targets(self) -> torch.Tensor:
+        if self._targets is None:
+            self._targets = resolve_targets(self._target, self.logits, self.model)
+        return self._targets
+
+    def gradient(self, xs: torch.Tensor | None = None, targets: torch.Tensor | None = None
+                 ) -> torch.Tensor:
+        """d logit[target] / d input for each row of ``xs`` (default: the whole input)."""
+        whole = xs is None
+        xs = input_layout((self.x if whole else xs).detach(), self.model).requires_grad_()
+        with torch.enable_grad():
+            logits = self.model.logits(xs)
+            if targets is None:
+                if not whole:
+                    raise ValueError("pass the targets of a batch other than the input")
+                if self._targets is None:
+                    self._logits = logits.detach()
+                targets = self.targets
+            (grad,) = torch.autograd.grad(gather_scores(logits, targets).sum(), xs)
+        return grad
+
+    def sampled_gradients(self, make: Callable[[torch.Tensor], torch.Tensor], owner: torch.Tensor,
+                          weight: torch.Tensor) -> torch.Tensor:
+        """sum_j weight[j] * gradient(sample j) per image, the samples made ``batch_size`` at a
+        time; ``owner[j]`` is the image sample j belongs to, ``make(js)`` builds samples js."""
+        n, shape = self.x.shape[0], tuple(self.x.shape[1:])
+        acc = torch.zeros((n, *shape), device=owner.device,
+                          dtype=torch.promote_types(weight.dtype, torch.float32))
+        bs = self.batch_size
+        for start in range(0, len(owner), bs):
+            js = torch.arange(start, min(start + bs, len(owner)), device=owner.device)
+            grad = self.gradient(make(js), self.targets[owner[js]])
+            acc.index_add_(0, owner[js], (grad * weight[js].view(-1, 1, 1, 1)).to(acc.dtype))
+        return acc
+
+    def on(self, x: torch.Tensor, targets: torch.Tensor) -> "SaliencyCall":
+        """A call on other inputs with known targets (a wrapper's noisy copies)."""
+        child = SaliencyCall(self.model, x, None, self._batch_size)
+        child._targets = targets
+        return child
 
 
-def _sampled_grads(m, make: Callable[[torch.Tensor], torch.Tensor], owner: torch.Tensor,
-                   weight: torch.Tensor, targets: torch.Tensor, n: int, shape: tuple,
-                   batch_size: int) -> torch.Tensor:
-    """sum_j weight[j] * grad(sample j) per image, the samples made ``batch_size`` at a time.
-
-    ``owner[j]`` is the image a sample belongs to; ``make(js)`` builds the samples ``js``.
-    """
-    acc = torch.zeros((n, *shape), device=owner.device,
-                      dtype=torch.promote_types(weight.dtype, torch.float32))
-    for start in range(0, len(owner), batch_size):
-        js = torch.arange(start, min(start + batch_size, len(owner)), device=owner.device)
-        grad, _, _ = _input_grads(m, make(js), targets[owner[js]])
-        acc.index_add_(0, owner[js], (grad * weight[js].view(-1, 1, 1, 1)).to(acc.dtype))
-    return acc
+# ---- the methods ----------------------------------------------------------------------------------
+@SALIENCY_METHODS.register(
+    "gradient", label="gradient", reference="Simonyan et al. 2014, arXiv:1312.6034",
+    description="d logit / d input: how the score changes with each input value")
+def _gradient(call: SaliencyCall) -> torch.Tensor:
+    return call.gradient()
 
 
-def _stream(device: torch.device, seed: int, index: int) -> torch.Generator:
-    return torch.Generator(device=device).manual_seed(seed * 1_000_003 + index)
+@SALIENCY_METHODS.register(
+    "gradient_x_input", label="gradient × input",
+    reference="Shrikumar et al. 2016, arXiv:1605.01713",
+    description="the gradient times the input tensor (in the model's normalised input space, "
+                "so zero is what the preprocessing maps to 0, not black)")
+def _gradient_x_input(call: SaliencyCall) -> torch.Tensor:
+    return call.gradient() * call.x
 
 
-def _clean_logits(m, x: torch.Tensor) -> torch.Tensor:
-    with torch.inference_mode():
-        return m.logits(x).clone()
+@SALIENCY_METHODS.register(
+    "guided_backprop", label="guided backprop",
+    reference="Springenberg et al. 2015, arXiv:1412.6806",
+    description="the gradient with every ReLU passing back only positive gradients")
+def _guided_backprop(call: SaliencyCall) -> torch.Tensor:
+    with guided_relus():
+        return call.gradient()
 
 
 def _baseline(m, x: torch.Tensor, baseline: Any) -> torch.Tensor:
@@ -145,7 +179,7 @@ def _baseline(m, x: torch.Tensor, baseline: Any) -> torch.Tensor:
     if isinstance(baseline, str):
         pixel = {"black": 0.0, "white": 1.0, "grey": 0.5, "gray": 0.5}.get(baseline)
         if pixel is None:
-            raise ValueError(f"unknown baseline {baseline!r}: use 'zeros' (zero input tensor), "
+            raise ParameterError(f"unknown baseline {baseline!r}: use 'zeros' (zero input tensor), "
                              "'black', 'white', 'grey', a number or a tensor")
         return m.normalize(torch.full_like(x, pixel))
     if isinstance(baseline, (int, float)) and not isinstance(baseline, bool):
@@ -154,7 +188,7 @@ def _baseline(m, x: torch.Tensor, baseline: Any) -> torch.Tensor:
     if b.ndim == 3:
         b = b.unsqueeze(0)
     if b.ndim != 4 or b.shape[1:] != x.shape[1:] or b.shape[0] not in (1, x.shape[0]):
-        raise ValueError(f"a baseline tensor must have shape {tuple(x.shape[1:])} or "
+        raise ParameterError(f"a baseline tensor must have shape {tuple(x.shape[1:])} or "
                          f"(1 or {x.shape[0]}, {', '.join(map(str, x.shape[1:]))}) in the model's "
                          f"input space, got {tuple(b.shape)}")
     return b.expand_as(x)
@@ -164,7 +198,7 @@ def _quadrature(steps: int, integration: str) -> tuple[np.ndarray, np.ndarray]:
     """Points alpha in [0, 1] and weights summing to 1 for the path integral."""
     if integration in ("riemann_trapezoid", "trapezoid"):
         if steps < 2:
-            raise ValueError("the trapezoid rule needs steps >= 2")
+            raise ParameterError("the trapezoid rule needs steps >= 2")
         alphas = np.linspace(0.0, 1.0, steps)
         weights = np.full(steps, 1.0 / (steps - 1))
         weights[[0, -1]] *= 0.5
@@ -172,102 +206,103 @@ def _quadrature(steps: int, integration: str) -> tuple[np.ndarray, np.ndarray]:
         nodes, w = np.polynomial.legendre.leggauss(steps)
         alphas, weights = (nodes + 1) / 2, w / 2
     else:
-        raise ValueError(f"unknown integration {integration!r}: use 'riemann_trapezoid' or "
+        raise ParameterError(f"unknown integration {integration!r}: use 'riemann_trapezoid' or "
                          "'gausslegendre'")
     return alphas, weights
+
+
+@SALIENCY_METHODS.register(
+    "integrated_gradients", label="Integrated Gradients",
+    reference="Sundararajan et al. 2017, arXiv:1703.01365",
+    description="(x - baseline) times the path integral of the gradient from the baseline to x; "
+                "the attributions sum to logit(x) - logit(baseline), up to convergence_delta",
+    params=(
+        Param("steps", "int", 50, min=1, max=1000, step=1, help="points on the path"),
+        Param("baseline", "any", None, ui=False,
+              help='"zeros" (the zero input tensor, default), "black", "white", "grey", a '
+                   "number or a tensor in the model's input space"),
+        Param("integration", "choice", "riemann_trapezoid",
+              choices=("riemann_trapezoid", "gausslegendre"), help="quadrature rule"),
+    ))
+def _integrated_gradients(call: SaliencyCall, steps: int, baseline: Any, integration: str
+                          ) -> torch.Tensor:
+    """Deep networks need more points than small ones: on EfficientNet-Lite0 with the zero
+    baseline 50 trapezoid points leave a large part of the logit difference unexplained (see
+    docs/benchmarks.md); raise ``steps`` until ``convergence_delta`` is small."""
+    x = call.x
+    n = x.shape[0]
+    alphas, weights = _quadrature(steps, integration)
+    base = _baseline(call.model, x, baseline)
+    with torch.inference_mode():
+        base_logits = call.model.logits(base).clone()
+    diff = x - base
+    owner = torch.arange(n, device=x.device).repeat_interleave(len(alphas))
+    alpha = torch.as_tensor(np.tile(alphas, n), dtype=x.dtype, device=x.device)
+    weight = torch.as_tensor(np.tile(weights, n), dtype=x.dtype, device=x.device)
+
+    def path(js):
+        i = owner[js]
+        return base[i] + alpha[js].view(-1, 1, 1, 1) * diff[i]
+
+    raw = diff * call.sampled_gradients(path, owner, weight)
+    expected = gather_scores(call.logits, call.targets) - gather_scores(base_logits, call.targets)
+    delta = (raw.flatten(1).sum(1) - expected).tolist()
+    given = "zeros" if baseline is None else baseline if isinstance(baseline, (str, int, float)) \
+        else "tensor"
+    for info, d, e in zip(call.info, delta, expected.tolist()):
+        info.update(convergence_delta=d, expected_sum=e, baseline=given)
+    return raw
+
+
+def _smoothable() -> list[str]:
+    return [name for name in SALIENCY_METHODS.names() if name != "smoothgrad"]
+
+
+@SALIENCY_METHODS.register(
+    "smoothgrad", label="SmoothGrad", reference="Smilkov et al. 2017, arXiv:1706.03825",
+    description="another method averaged over noisy copies of the input (Captum's NoiseTunnel)",
+    params=(Param("base", "choice", "gradient", choices=_smoothable,
+                  help="the method that runs on every noisy copy"),
+            *NOISE_PARAMS,
+            Param("base_params", "any", None, ui=False, help="parameters of the base method")))
+def _smoothgrad(call: SaliencyCall, base: str, n_samples: int, noise: float, seed: int,
+                base_params: dict | None) -> torch.Tensor:
+    entry = SALIENCY_METHODS.get(base)
+    inner = entry.resolve(dict(base_params or {}))
+
+    def raw_fn(xs, ts):
+        return entry.fn(call.on(xs, ts), **inner)
+
+    return smooth(raw_fn, call.x, call.targets, n_samples=n_samples, noise=noise, seed=seed,
+                  batch_size=call.batch_size)
 
 
 # ---- the public function ------------------------------------------------------------------------
 def saliency(model, images: Any, target: Any = None, method: str = "gradient", *,
              batch_size: int | None = None, **params) -> Attribution | list[Attribution]:
-    """Attribution of a class logit to the input pixels; see the module doc for the methods.
+    """Attribution of a class logit to the input pixels, by a method of :data:`SALIENCY_METHODS`.
 
     ``images``: one image (anything ``Model.prepare`` reads) gives an :class:`Attribution`; a
     list of images, or a 4-D tensor of more than one, gives a list. ``target``: None (each
-    image's top class), a class index or label name, or one per image. Parameters:
-    smoothgrad ``n_samples=25, noise=0.15, seed=0``; integrated_gradients ``steps=50,
-    baseline="zeros"`` (the zero input tensor; or "black", "white", "grey", a number or a
-    tensor in the model's input space) and ``integration="riemann_trapezoid"`` (or
-    "gausslegendre"). ``batch_size`` caps the inputs per internal forward/backward.
+    image's top class), a class index or label name, or one per image. ``params``: the
+    method's parameters (``cw.saliency_methods.get(method).params`` lists them with their
+    defaults and ranges), e.g. ``smoothgrad``: ``base="gradient", n_samples=25, noise=0.15``;
+    ``integrated_gradients``: ``steps=50, baseline="zeros", integration="riemann_trapezoid"``.
+    ``batch_size`` caps the inputs per internal forward/backward.
     """
     m = as_model(model)
-    if method not in METHODS:
-        raise ValueError(f"unknown saliency method {method!r}; methods: {', '.join(METHODS)}")
-    check_params(method, params, _PARAMS[method])
+    entry = SALIENCY_METHODS.get(method)
+    used = entry.resolve(params)
     check_batch_size(batch_size)
     x = input_layout(m.prepare(images), m)
-    n, shape = x.shape[0], tuple(x.shape[1:])
-    used: list[dict] = [dict(params) for _ in range(n)]
-
     with preserved(m.module):
-        if method in ("gradient", "gradient_x_input", "guided_backprop"):
-            guide = guided_relus() if method == "guided_backprop" else contextlib.nullcontext()
-            with guide:
-                raw, logits, targets = _input_grads(m, x, None, target)
-            if method == "gradient_x_input":
-                raw = raw * x
-        elif method == "smoothgrad":
-            n_samples = params.get("n_samples", 25)
-            noise = float(params.get("noise", 0.15))
-            seed = int(params.get("seed", 0))
-            if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-                raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-            if noise < 0:
-                raise ValueError(f"noise must be >= 0 (a fraction of the input range), got {noise}")
-            logits = _clean_logits(m, x)
-            targets = resolve_targets(target, logits, m)
-            if noise == 0:       # every sample is x itself: their mean is the plain gradient
-                raw, _, _ = _input_grads(m, x, targets)
-            else:
-                sigma = noise * (x.flatten(1).amax(1) - x.flatten(1).amin(1))
-                owner = torch.arange(n, device=x.device).repeat_interleave(n_samples)
-                weight = torch.full((len(owner),), 1.0 / n_samples, device=x.device, dtype=x.dtype)
-
-                def noisy(js):
-                    # Sample s of every image draws from its own stream (seed, s): the result
-                    # does not depend on the internal batch size or on the other images.
-                    eps = torch.stack([torch.randn(shape, device=x.device, dtype=x.dtype,
-                                                   generator=_stream(x.device, seed, int(j) % n_samples))
-                                       for j in js])
-                    i = owner[js]
-                    return x[i] + sigma[i].view(-1, 1, 1, 1) * eps
-
-                bs = batch_size or auto_batch_size(m, with_grad=True)
-                raw = _sampled_grads(m, noisy, owner, weight, targets, n, shape, bs)
-            for u in used:
-                u.update(n_samples=int(n_samples), noise=noise, seed=seed)
-        else:  # integrated_gradients
-            steps = params.get("steps", 50)
-            if not isinstance(steps, (int, np.integer)) or steps < 1:
-                raise ValueError(f"steps must be a positive integer, got {steps!r}")
-            integration = params.get("integration", "riemann_trapezoid")
-            alphas, weights = _quadrature(int(steps), integration)
-            given = params.get("baseline")
-            base = _baseline(m, x, given)
-            both = _clean_logits(m, torch.cat([x, base]))
-            logits, base_logits = both[:n], both[n:]
-            targets = resolve_targets(target, logits, m)
-            diff = x - base
-            owner = torch.arange(n, device=x.device).repeat_interleave(len(alphas))
-            alpha = torch.as_tensor(np.tile(alphas, n), dtype=x.dtype, device=x.device)
-            weight = torch.as_tensor(np.tile(weights, n), dtype=x.dtype, device=x.device)
-
-            def path(js):
-                i = owner[js]
-                return base[i] + alpha[js].view(-1, 1, 1, 1) * diff[i]
-
-            bs = batch_size or auto_batch_size(m, with_grad=True)
-            raw = diff * _sampled_grads(m, path, owner, weight, targets, n, shape, bs)
-            expected = gather_scores(logits, targets) - gather_scores(base_logits, targets)
-            delta = (raw.flatten(1).sum(1) - expected).tolist()
-            for u, d, e in zip(used, delta, expected.tolist()):
-                u.update(steps=int(steps), integration=integration, convergence_delta=d,
-                         expected_sum=e, baseline="zeros" if given is None else given
-                         if isinstance(given, (str, int, float)) else "tensor")
-
+        call = SaliencyCall(m, x, target, batch_size)
+        raw = entry.fn(call, **used)
+        targets = call.targets
+        scores = gather_scores(call.logits, targets).float().cpu().tolist()
     raw_np = raw.detach().float().cpu().contiguous().numpy()
-    scores = gather_scores(logits, targets).float().cpu().tolist()
+    shown = {k: v for k, v in used.items() if isinstance(v, (str, int, float, bool))}
     results = [Attribution(map=percentile_map(np.abs(r).max(0)), raw=r, target=int(t),
-                           score=float(s), method=method, params=u)
-               for r, t, s, u in zip(raw_np, targets.tolist(), scores, used)]
+                           score=float(s), method=entry.name, params={**shown, **info})
+               for r, t, s, info in zip(raw_np, targets.tolist(), scores, call.info)]
     return results if is_batch(images) else results[0]

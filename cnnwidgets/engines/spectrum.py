@@ -55,9 +55,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attribution import as_model
-from .guard import preserved
-from .layers import capture, run_until_captured
+from ..core.guard import preserved
+from ..core.hooks import capture, run_until_captured
+from ..core.model_base import as_model
 
 COLUMNS = ("min", "slightly_negative", "slightly_positive", "max")
 

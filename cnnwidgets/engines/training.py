@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from .guard import model_lock
+from ..core.guard import model_lock
 
 
 @dataclass(frozen=True)

@@ -8,33 +8,18 @@ import numpy as np
 import torch
 from torch import nn
 from torchvision.transforms import InterpolationMode
-from torchvision.transforms.v2 import functional as TF
 
-from ..data.images import load_image
-from ..engines.guard import preserved
-from ..engines.layers import LayerInfo, LayerNotFoundError, probe_layers
+from ..core.guard import preserved
+from ..core.layers import LayerInfo, LayerNotFoundError, probe_layers
+from ..core.model_base import ModelBase
+from ..data.tensors import image_tensor
 from .output import OutputSpec, select_output
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def image_tensor(image: Any, in_channels: int, resize_size: int, input_size: tuple[int, int],
-                 interpolation: InterpolationMode) -> torch.Tensor:
-    """One image -> (C, H, W) float tensor in [0, 1]: shorter side resized, centre-cropped.
-
-    A plain function (no model, no device) so that DataLoader workers can run it too.
-    """
-    pil = load_image(image)
-    if in_channels == 1:
-        pil = pil.convert("L")
-    t = TF.pil_to_tensor(pil)
-    t = TF.resize(t, resize_size, interpolation=interpolation, antialias=True)
-    t = TF.center_crop(t, list(input_size))
-    return t.float().div_(255)
-
-
-class Model:
+class Model(ModelBase):
     """A classifier together with everything the views need to know about it.
 
     ``module`` is the ``torch.nn.Module`` itself. ``preprocess`` turns images into the input
@@ -139,14 +124,6 @@ class Model:
         return self.labels[index] if 0 <= index < len(self.labels) else f"class {index}"
 
     # ---- images -> tensors ------------------------------------------------------------------
-    @property
-    def _mean_t(self) -> torch.Tensor:
-        return torch.tensor(self.mean, device=self.device).view(1, -1, 1, 1)
-
-    @property
-    def _std_t(self) -> torch.Tensor:
-        return torch.tensor(self.std, device=self.device).view(1, -1, 1, 1)
-
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Images in [0, 1], (N, C, H, W) -> model input (differentiable, on x's device)."""
         mean = torch.tensor(self.mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)

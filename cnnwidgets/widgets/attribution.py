@@ -7,7 +7,7 @@ from typing import Any
 from traitlets import Bytes, Float, Int, List, Unicode
 
 from ..data.images import load_image
-from ..engines.attribution import Attribution
+from ..engines.maps import Attribution
 from ..render import grid, overlay, to_jpeg
 from .base import CNNWidget
 

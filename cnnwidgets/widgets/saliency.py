@@ -5,7 +5,7 @@ from typing import Any
 
 from traitlets import Float, Int, List, Unicode
 
-from ..engines.attribution import Attribution
+from ..engines.maps import Attribution
 from .attribution import AttributionViewer
 from .base import bundle
 

@@ -40,9 +40,9 @@ import numpy as np
 import torch
 
 from ...render import grid, to_png
-from ..attribution import as_model
-from ..guard import preserved
-from ..layers import capture, run_until_captured
+from ...core.guard import preserved
+from ...core.hooks import capture, run_until_captured
+from ...core.model_base import as_model
 from . import objectives as objs
 from .objectives import INPUT, LOGITS, Objective, as_objective
 from .param import ImageParam

@@ -1,0 +1,18 @@
+"""What every other part of cnnwidgets stands on, importing none of them: the guard (a model is
+left as found, one lock per model), layer discovery and scoped hooks, input batches and their
+layout, target resolution, error types and the registry type of the engines.
+
+Imports flow one way: core <- data <- models <- engines <- render <- widgets (see
+docs/architecture.md); ``tests/test_architecture.py`` checks it.
+"""
+from .errors import CNNWidgetsError, InputError, ParameterError
+from .guard import model_lock, preserved
+from .hooks import StopForward, capture, forward_hooks, run_until_captured
+from .layers import LayerInfo, LayerNotFoundError, probe_layers
+from .model_base import ModelBase, as_model
+from .registry import Entry, Param, Registry
+
+__all__ = ["CNNWidgetsError", "InputError", "ParameterError", "model_lock", "preserved",
+           "StopForward", "capture", "forward_hooks", "run_until_captured", "LayerInfo",
+           "LayerNotFoundError", "probe_layers", "ModelBase", "as_model", "Entry", "Param",
+           "Registry"]
