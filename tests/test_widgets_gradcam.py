@@ -5,8 +5,6 @@ import pytest
 
 from cnnwidgets.widgets import GradCAMViewer
 
-pytest.importorskip("cnnwidgets.engines.cam", reason="the CAM engine has not landed yet")
-
 
 @pytest.fixture()
 def viewer(tiny_cnn, cat, no_thread_leak):
@@ -20,7 +18,8 @@ def test_view_at_construction_on_the_default_layer(viewer, tiny_cnn):
     assert viewer.view.startswith(b"\xff\xd8") and viewer.photo
     assert viewer.layer == tiny_cnn.default_cam_layer
     assert viewer.attribution.target == viewer.target_options[0][1]
-    assert "gradcam" in viewer.method_options
+    assert ["Grad-CAM", "gradcam"] in viewer.method_options
+    assert ["Score-CAM", "scorecam"] in viewer.method_options
 
 
 def test_alpha_reblends_without_recomputing(viewer):
@@ -65,3 +64,13 @@ def test_lite0(lite0, cat, no_thread_leak):
     w = GradCAMViewer(lite0, cat)
     assert w.error == "" and w.view and w.layer == lite0.default_cam_layer
     w.close()
+
+
+def test_smoothgrad_of_gradcam_from_the_panel(viewer):
+    viewer.method = "smoothgrad"
+    assert [p["name"] for p in viewer.method_params] == ["base", "n_samples", "noise"]
+    viewer.params = {**viewer.params, "base": "layercam", "n_samples": 3}
+    viewer.flush()
+    assert viewer.error == ""
+    a = viewer.attribution
+    assert a.method == "smoothgrad" and a.params["base"] == "layercam" and a.params["n_samples"] == 3

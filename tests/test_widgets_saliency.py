@@ -32,8 +32,9 @@ def test_alpha_reblends_without_recomputing(viewer):
                                     "guided_backprop"])
 def test_each_method_redraws(viewer, method):
     view = viewer.view
-    viewer.n_samples, viewer.steps = 4, 8
     viewer.method = method
+    small = {"n_samples": 4, "steps": 8}
+    viewer.params = {k: small.get(k, v) for k, v in viewer.params.items()}
     viewer.flush()
     assert viewer.error == "" and viewer.view != view
     assert viewer.attribution.method == method
@@ -44,7 +45,7 @@ def test_a_burst_of_changes_computes_once(viewer):
     viewer._recompute.delay = 3600            # a burst however slow the machine; flush() runs it
     viewer.method = "smoothgrad"
     for k in range(2, 8):
-        viewer.n_samples = k
+        viewer.params = {**viewer.params, "n_samples": k}
     viewer.flush()
     assert viewer.computations == n + 1
     assert viewer.attribution.params.get("n_samples") == 7
@@ -99,3 +100,41 @@ def test_lite0(lite0, cat, no_thread_leak):
     w = SaliencyViewer(lite0, cat)
     assert w.error == "" and w.target in (281, 282, 285)
     w.close()
+
+
+def test_panel_shows_only_the_chosen_methods_parameters(viewer):
+    assert viewer.method_params == [] and viewer.params == {}
+    viewer.method = "integrated_gradients"
+    assert [p["name"] for p in viewer.method_params] == ["steps", "integration"]
+    assert viewer.params == {"steps": 50, "integration": "riemann_trapezoid"}
+    steps = viewer.method_params[0]
+    assert (steps["kind"], steps["min"], steps["max"]) == ("int", 1, 1000)
+    viewer.method = "smoothgrad"
+    assert [p["name"] for p in viewer.method_params] == ["base", "n_samples", "noise"]
+    assert "guided_backprop" in viewer.method_params[0]["choices"]
+    assert "Smilkov" in viewer.method_help
+    viewer.params = {**viewer.params, "noise": 7.0}        # out of range: a readable error
+    viewer.flush()
+    assert "'noise' must lie in [0, 1]" in viewer.error
+
+
+def test_a_method_registered_later_appears_in_an_open_viewer(viewer):
+    import cnnwidgets as cw
+    import cnnwidgets.core
+
+    @cw.saliency_methods.register("abs_gradient", label="|gradient|",
+                                  params=[cnnwidgets.core.Param("power", "float", 1.0, min=1, max=3)])
+    def abs_gradient(call, power):
+        return call.gradient().abs() ** power
+
+    try:
+        assert ["|gradient|", "abs_gradient"] in viewer.method_options
+        viewer.method = "abs_gradient"
+        assert viewer.params == {"power": 1.0}
+        viewer.params = {"power": 2.0}
+        viewer.flush()
+        assert viewer.error == "" and viewer.attribution.method == "abs_gradient"
+        assert viewer.attribution.params == {"power": 2.0}
+    finally:
+        cw.saliency_methods.unregister("abs_gradient")
+    assert ["|gradient|", "abs_gradient"] not in viewer.method_options

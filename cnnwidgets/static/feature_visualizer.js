@@ -259,14 +259,9 @@ function figure(caption, ...children) {
   return f;
 }
 
-// src/widgets/feature_visualizer.ts
-function textInput(model, name, label, d) {
-  const input = h("input", {
-    type: "text",
-    "data-testid": name,
-    "aria-label": label,
-    placeholder: "layer:channel, ..."
-  });
+// src/components/text_input.ts
+function textInput(model, name, label, d, placeholder = "") {
+  const input = h("input", { type: "text", "data-testid": name, "aria-label": label, placeholder });
   const sync = () => {
     input.value = String(model.get(name) ?? "");
   };
@@ -276,6 +271,8 @@ function textInput(model, name, label, d) {
   sync();
   return h("label", { class: "cnnw-field" }, h("span", { class: "cnnw-label" }, label), input);
 }
+
+// src/widgets/feature_visualizer.ts
 function render({ model, el }) {
   const d = new Disposer();
   const f = frame(model, el, "feature-visualizer", d);
@@ -294,7 +291,7 @@ function render({ model, el }) {
   f.controls.append(
     select(model, "layer", { label: "Layer" }, d),
     slider(model, "channel", { label: "Channel", min: 0, maxTrait: "channel_max" }, d),
-    textInput(model, "objective", "Objectives", d),
+    textInput(model, "objective", "Objectives", d, "layer:channel, ..."),
     select(model, "param", { label: "Parameterization" }, d),
     slider(model, "tv", { label: "TV", min: 0, max: 1, step: 0.01 }, d),
     slider(model, "l2", { label: "L2", min: 0, max: 1, step: 0.01 }, d),

@@ -89,7 +89,7 @@ function slider(model, name, opts, d) {
     input,
     value
   );
-  const format = opts.format ?? defaultFormat;
+  const format2 = opts.format ?? defaultFormat;
   const bounds = () => {
     input.min = String(opts.minTrait ? model.get(opts.minTrait) : opts.min ?? 0);
     input.max = String(opts.maxTrait ? model.get(opts.maxTrait) : opts.max ?? 1);
@@ -98,11 +98,11 @@ function slider(model, name, opts, d) {
   const sync = () => {
     const v = Number(model.get(name));
     input.value = String(v);
-    value.textContent = format(v);
+    value.textContent = format2(v);
   };
   d.dom(input, "input", () => {
     const v = Number(input.value);
-    value.textContent = format(v);
+    value.textContent = format2(v);
     setTrait(model, name, v);
   });
   d.dom(input, "keydown", (e) => e.stopPropagation());
@@ -268,6 +268,108 @@ function figure(caption, ...children) {
   return f;
 }
 
+// src/components/param_panel.ts
+function format(v) {
+  return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 1 ? 2 : 1);
+}
+function control(spec, value, set, d) {
+  const testid = `param-${spec.name}`;
+  const label = h("span", { class: "cnnw-label" }, spec.label);
+  const field = (input2, ...rest) => {
+    const wrap = h("label", { class: "cnnw-field" }, label, input2, ...rest);
+    if (spec.help) wrap.title = spec.help;
+    d.dom(input2, "keydown", (e) => e.stopPropagation());
+    return wrap;
+  };
+  if (spec.kind === "bool") {
+    const input2 = h("input", { type: "checkbox", "data-testid": testid, "aria-label": spec.label });
+    input2.checked = Boolean(value);
+    d.dom(input2, "change", () => set(input2.checked));
+    return { el: field(input2), show: (v) => {
+      input2.checked = Boolean(v);
+    } };
+  }
+  if (spec.kind === "choice") {
+    const sel = h("select", { "data-testid": testid, "aria-label": spec.label });
+    for (const c of spec.choices ?? []) sel.append(h("option", { value: String(c) }, String(c)));
+    sel.value = String(value);
+    d.dom(sel, "change", () => {
+      const picked = (spec.choices ?? []).find((c) => String(c) === sel.value);
+      set(picked ?? sel.value);
+    });
+    return { el: field(sel), show: (v) => {
+      sel.value = String(v);
+    } };
+  }
+  if (spec.kind === "int" || spec.kind === "float") {
+    const integer = spec.kind === "int";
+    const bounded = spec.min !== void 0 && spec.max !== void 0;
+    const input2 = h("input", {
+      type: bounded ? "range" : "number",
+      "data-testid": testid,
+      "aria-label": spec.label
+    });
+    if (spec.min !== void 0) input2.min = String(spec.min);
+    if (spec.max !== void 0) input2.max = String(spec.max);
+    input2.step = String(spec.step ?? (integer ? 1 : "any"));
+    input2.value = String(value);
+    const shown = h("output", { class: "cnnw-value", "data-testid": `${testid}-value` }, format(Number(value)));
+    const read = () => {
+      const v = Number(input2.value);
+      return integer ? Math.round(v) : v;
+    };
+    d.dom(input2, bounded ? "input" : "change", () => {
+      const v = read();
+      if (!Number.isFinite(v)) return;
+      shown.textContent = format(v);
+      set(v);
+    });
+    return {
+      el: bounded ? field(input2, shown) : field(input2),
+      show: (v) => {
+        input2.value = String(v);
+        shown.textContent = format(Number(v));
+      }
+    };
+  }
+  const input = h("input", { type: "text", "data-testid": testid, "aria-label": spec.label });
+  input.value = String(value ?? "");
+  d.dom(input, "change", () => set(input.value));
+  return { el: field(input), show: (v) => {
+    input.value = String(v ?? "");
+  } };
+}
+function paramPanel(model, specsTrait, valuesTrait, d) {
+  const panel = h("span", { class: "cnnw-controls cnnw-params", "data-testid": specsTrait });
+  let inner = new Disposer();
+  let controls = /* @__PURE__ */ new Map();
+  d.add(() => inner.dispose());
+  const value = (s) => {
+    const values = model.get(valuesTrait) ?? {};
+    return s.name in values ? values[s.name] : s.default;
+  };
+  const draw = () => {
+    inner.dispose();
+    inner = new Disposer();
+    const specs = (model.get(specsTrait) ?? []).filter((s) => s.kind !== "any");
+    controls = new Map(specs.map((s) => [s.name, control(
+      s,
+      value(s),
+      (v) => setTrait(model, valuesTrait, { ...model.get(valuesTrait) ?? {}, [s.name]: v }),
+      inner
+    )]));
+    panel.replaceChildren(...[...controls.values()].map((c) => c.el));
+    panel.hidden = specs.length === 0;
+  };
+  const sync = () => {
+    for (const s of model.get(specsTrait) ?? []) controls.get(s.name)?.show(value(s));
+  };
+  d.listen(model, specsTrait, draw);
+  d.listen(model, valuesTrait, sync);
+  draw();
+  return panel;
+}
+
 // src/widgets/gradcam_viewer.ts
 function render({ model, el }) {
   const d = new Disposer();
@@ -275,6 +377,7 @@ function render({ model, el }) {
   f.controls.append(
     select(model, "layer", { label: "Layer" }, d),
     select(model, "method", { label: "Method" }, d),
+    paramPanel(model, "method_params", "params", d),
     select(model, "target", { label: "Class" }, d),
     select(model, "compare_target", { label: "Compare with" }, d),
     slider(model, "alpha", { label: "Alpha", min: 0, max: 1, step: 0.05 }, d),
@@ -284,6 +387,7 @@ function render({ model, el }) {
     figure(textView(model, "caption", d), imageView(model, "view", { alt: "class activation map" }, d)),
     figure(null, imageView(model, "photo", { alt: "input" }, d))
   );
+  f.root.append(textView(model, "method_help", d, "cnnw-help"));
   dropZone(model, f.root, d);
   return () => d.dispose();
 }

@@ -234,9 +234,9 @@ function figure(caption, ...children) {
   return f;
 }
 
-// src/widgets/spectrum_viewer.ts
-function checkbox(model, name, label, d) {
-  const input = h("input", { type: "checkbox", "data-testid": name, "aria-label": label });
+// src/components/checkbox.ts
+function checkbox(model, name, label, d, testid = name) {
+  const input = h("input", { type: "checkbox", "data-testid": testid, "aria-label": label });
   const sync = () => {
     input.checked = Boolean(model.get(name));
   };
@@ -245,6 +245,8 @@ function checkbox(model, name, label, d) {
   sync();
   return h("label", { class: "cnnw-field" }, input, h("span", { class: "cnnw-label" }, label));
 }
+
+// src/widgets/spectrum_viewer.ts
 function render({ model, el }) {
   const d = new Disposer();
   const f = frame(model, el, "spectrum-viewer", d);

@@ -48,22 +48,48 @@ describe("FilterViewer", () => {
 });
 
 describe("SaliencyViewer", () => {
-  it("shows a method's parameters only for that method", () => {
+  it("draws the chosen method's parameters from the kernel's specs and sends their values", () => {
     const model = new FakeModel({
       view: png(), photo: png(), method: "gradient", method_options: [["gradient", "gradient"]],
-      target: 1, target_options: [["cat (90%)", 1]], compare_target: -1,
-      compare_target_options: [["none", -1]], n_samples: 25, noise: 0.15, steps: 50, alpha: 0.5,
+      method_params: [], params: {}, method_help: "", target: 1, target_options: [["cat (90%)", 1]],
+      compare_target: -1, compare_target_options: [["none", -1]], alpha: 0.5,
     });
     const el = document.createElement("div");
     const cleanup = saliency.render({ model, el });
-    const samples = el.querySelector("[data-testid=n_samples]")!.closest(".cnnw-controls") as HTMLElement;
-    const steps = el.querySelector("[data-testid=steps]")!.closest(".cnnw-controls") as HTMLElement;
-    expect(samples.hidden && steps.hidden).toBe(true);
-    model.kernelSet("method", "smoothgrad");
-    expect(samples.hidden).toBe(false);
-    model.kernelSet("method", "integrated_gradients");
-    expect(steps.hidden).toBe(false);
-    expect(samples.hidden).toBe(true);
+    const panel = el.querySelector("[data-testid=method_params]") as HTMLElement;
+    expect(panel.hidden).toBe(true);
+    // The kernel switches to a method (names and kinds are the kernel's, not the front end's).
+    model.kernelSet("method_params", [
+      { name: "base", kind: "choice", label: "base", choices: ["gradient", "guided_backprop"], default: "gradient" },
+      { name: "n_samples", kind: "int", label: "samples", min: 1, max: 100, step: 1, default: 25 },
+      { name: "noise", kind: "float", label: "noise", min: 0, max: 1, step: 0.01, default: 0.15 },
+      { name: "flip", kind: "bool", label: "flip", default: false },
+      { name: "baseline", kind: "any", label: "baseline", default: null },
+    ]);
+    model.kernelSet("params", { base: "gradient", n_samples: 25, noise: 0.15, flip: false });
+    expect(panel.hidden).toBe(false);
+    expect(panel.querySelector("[data-testid=param-baseline]")).toBeNull();
+    const samples = panel.querySelector("[data-testid=param-n_samples]") as HTMLInputElement;
+    expect(samples.type).toBe("range");
+    expect(samples.value).toBe("25");
+    samples.value = "40";
+    samples.dispatchEvent(new Event("input"));
+    expect(model.get("params")).toEqual({ base: "gradient", n_samples: 40, noise: 0.15, flip: false });
+    // A value from the kernel moves the same element (a dragged slider is never replaced).
+    model.kernelSet("params", { base: "gradient", n_samples: 7, noise: 0.15, flip: false });
+    expect(panel.querySelector("[data-testid=param-n_samples]")).toBe(samples);
+    expect(samples.value).toBe("7");
+    const base = panel.querySelector("[data-testid=param-base]") as HTMLSelectElement;
+    base.value = "guided_backprop";
+    base.dispatchEvent(new Event("change"));
+    expect(model.get("params").base).toBe("guided_backprop");
+    const flip = panel.querySelector("[data-testid=param-flip]") as HTMLInputElement;
+    flip.checked = true;
+    flip.dispatchEvent(new Event("change"));
+    expect(model.get("params").flip).toBe(true);
+    model.kernelSet("method_params", []);
+    expect(panel.hidden).toBe(true);
+    expect(panel.querySelector("[data-testid=param-n_samples]")).toBeNull();
     cleanup();
   });
 });

@@ -9,3 +9,6 @@ export * from "./upload";
 export * from "./text";
 export * from "./layout";
 export * from "./grid_click";
+export * from "./checkbox";
+export * from "./text_input";
+export * from "./param_panel";

@@ -2,20 +2,9 @@
 // steps; Start / Stop; the image animating while it optimises; progress with step and loss; a
 // Save button that downloads the picture.
 import {
-  Disposer, RenderProps, figure, frame, h, imageView, progressBar, select, setTrait, slider,
-  startStop, toBytes, sniffMime,
+  Disposer, RenderProps, figure, frame, h, imageView, progressBar, select, slider,
+  startStop, textInput, toBytes, sniffMime,
 } from "../components";
-
-function textInput(model: RenderProps["model"], name: string, label: string, d: Disposer): HTMLElement {
-  const input = h("input", { type: "text", "data-testid": name, "aria-label": label,
-    placeholder: "layer:channel, ..." });
-  const sync = () => { input.value = String(model.get(name) ?? ""); };
-  d.dom(input, "change", () => setTrait(model, name, input.value));
-  d.dom(input, "keydown", (e: KeyboardEvent) => e.stopPropagation());
-  d.listen(model, name, sync);
-  sync();
-  return h("label", { class: "cnnw-field" }, h("span", { class: "cnnw-label" }, label), input);
-}
 
 function render({ model, el }: RenderProps): () => void {
   const d = new Disposer();
@@ -35,7 +24,7 @@ function render({ model, el }: RenderProps): () => void {
   f.controls.append(
     select(model, "layer", { label: "Layer" }, d),
     slider(model, "channel", { label: "Channel", min: 0, maxTrait: "channel_max" }, d),
-    textInput(model, "objective", "Objectives", d),
+    textInput(model, "objective", "Objectives", d, "layer:channel, ..."),
     select(model, "param", { label: "Parameterization" }, d),
     slider(model, "tv", { label: "TV", min: 0, max: 1, step: 0.01 }, d),
     slider(model, "l2", { label: "L2", min: 0, max: 1, step: 0.01 }, d),

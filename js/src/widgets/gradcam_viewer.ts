@@ -1,7 +1,7 @@
-// GradCAMViewer: layer, method and target pickers, a second class to compare, alpha, and the
-// heat map over the photo beside the photo itself.
+// GradCAMViewer: layer, method and target pickers, the method's own parameters, a second class
+// to compare, alpha, and the heat map over the photo beside the photo itself.
 import {
-  Disposer, RenderProps, dropZone, figure, frame, imageView, select, slider, textView,
+  Disposer, RenderProps, dropZone, figure, frame, imageView, paramPanel, select, slider, textView,
   uploadButton,
 } from "../components";
 
@@ -11,6 +11,7 @@ function render({ model, el }: RenderProps): () => void {
   f.controls.append(
     select(model, "layer", { label: "Layer" }, d),
     select(model, "method", { label: "Method" }, d),
+    paramPanel(model, "method_params", "params", d),
     select(model, "target", { label: "Class" }, d),
     select(model, "compare_target", { label: "Compare with" }, d),
     slider(model, "alpha", { label: "Alpha", min: 0, max: 1, step: 0.05 }, d),
@@ -20,6 +21,7 @@ function render({ model, el }: RenderProps): () => void {
     figure(textView(model, "caption", d), imageView(model, "view", { alt: "class activation map" }, d)),
     figure(null, imageView(model, "photo", { alt: "input" }, d)),
   );
+  f.root.append(textView(model, "method_help", d, "cnnw-help"));
   dropZone(model, f.root, d);
   return () => d.dispose();
 }

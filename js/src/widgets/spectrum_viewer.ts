@@ -1,18 +1,9 @@
 // SpectrumViewer: Start / Stop of the scan with its progress, a channel slider, the
 // optimized-columns switch, and the six-column figure.
 import {
-  Disposer, RenderProps, figure, frame, h, imageView, progressBar, setTrait, slider, startStop,
+  Disposer, RenderProps, checkbox, figure, frame, h, imageView, progressBar, slider, startStop,
   textView,
 } from "../components";
-
-function checkbox(model: RenderProps["model"], name: string, label: string, d: Disposer): HTMLElement {
-  const input = h("input", { type: "checkbox", "data-testid": name, "aria-label": label });
-  const sync = () => { input.checked = Boolean(model.get(name)); };
-  d.dom(input, "change", () => setTrait(model, name, input.checked));
-  d.listen(model, name, sync);
-  sync();
-  return h("label", { class: "cnnw-field" }, input, h("span", { class: "cnnw-label" }, label));
-}
 
 function render({ model, el }: RenderProps): () => void {
   const d = new Disposer();

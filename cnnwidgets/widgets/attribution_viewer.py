@@ -44,6 +44,7 @@ class AttributionViewer(CNNWidget):
         self.computations = 0
         self._loading = False
         super().__init__(**kwargs)
+        self._before_first_compute()
         self._recompute = self.debounced(self._compute)
         self.observe(self._listed, ["target", "compare_target"])
         self.observe(self._on_control, self._recompute_on)
@@ -89,6 +90,9 @@ class AttributionViewer(CNNWidget):
             self._loading = False
 
     # ---- attribution and blending -------------------------------------------------------------
+    def _before_first_compute(self) -> None:
+        """Set up what the first computation needs (a method picker)."""
+
     def _attribute(self, target: int) -> Attribution:
         raise NotImplementedError
 
