@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 import cnnwidgets as cw
-from cnnwidgets.engines.featureviz import render_iter
+from cnnwidgets.engines.featureviz import ascent
 from cnnwidgets.core import capture, run_until_captured
 
 DEFAULT_LAYER = "_blocks.8"
@@ -100,7 +100,7 @@ def _ours(model, layer: str, channels, steps: int, size: int, seed: int) -> tupl
     t0 = time.perf_counter()
     # The loop and the final images only, like render_vis: our result also evaluates the
     # objective once more without transforms, which lucent does not do.
-    run = render_iter(model, objs, steps=steps, size=size, seed=seed)
+    run = ascent(model, objs, steps=steps, size=size, seed=seed)
     for _ in run:
         pass
     images = run.frame()
@@ -164,7 +164,7 @@ def time_to_match(model_name: str = "efficientnet_lite0", channels=8, lucent_ste
     goal = float(np.mean(lucent_vals))
 
     t0 = time.perf_counter()
-    run = render_iter(model, [f"{layer}:{c}" for c in chans], steps=lucent_steps, size=size,
+    run = ascent(model, [f"{layer}:{c}" for c in chans], steps=lucent_steps, size=size,
                       seed=seed)
     ours_vals = [float("-inf")] * len(chans)
     for step, _images, _loss in run:

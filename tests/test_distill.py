@@ -46,7 +46,7 @@ def test_figure_has_six_titled_columns_with_the_examples_in_order(spectrum):
 
 
 def test_png_is_a_readable_picture_and_empty_columns_are_marked(spectrum):
-    fig = spectrum_figure(spectrum, 1, optimized=False, rows=2)
+    fig = spectrum_figure(spectrum, 1, rows=2)
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert texts.count("none") == 2                           # both optimized columns
     png = figure_png(fig, dpi=80)
@@ -65,8 +65,8 @@ def test_figure_validates_its_inputs(spectrum):
         distill_figure(ex, None, np.full((1, 8, 8, 3), np.nan))
 
 
-def test_spectrum_figure_calls_the_feature_visualization_engine(spectrum, monkeypatch):
-    import cnnwidgets.engines.featureviz.render as fv
+def test_optimized_pair_renders_both_signs_in_one_batch(spectrum, monkeypatch):
+    import cnnwidgets.engines.featureviz.gradient_ascent as fv
 
     calls = []
 
@@ -76,12 +76,15 @@ def test_spectrum_figure_calls_the_feature_visualization_engine(spectrum, monkey
                          for o in objectives]).astype(np.float32)
 
     monkeypatch.setattr(fv, "visualize", fake_visualize)
-    fig = spectrum_figure(spectrum, 3, visualize_kwargs={"steps": 3})
+    pair = fv.optimized_pair(spectrum.model, spectrum.layer, 3, steps=3)
     assert calls == [(["-conv2:3", "conv2:3"], {"steps": 3})]
+    fig = spectrum_figure(spectrum, 3, optimized=pair)
     axes = _image_axes(fig)
     n = len(axes) // 6
     assert float(axes[0].images[0].get_array().mean()) == pytest.approx(0.25)
     assert float(axes[5 * n].images[0].get_array().mean()) == pytest.approx(0.75)
+    with pytest.raises(TypeError, match="optimized_pair"):
+        spectrum_figure(spectrum, 3, optimized=True)
 
 
 def test_log_spectrum_to_wandb_offline(spectrum, tmp_path, monkeypatch):

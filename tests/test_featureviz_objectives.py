@@ -42,7 +42,7 @@ def test_arithmetic_composes_values_and_layers(acts):
     torch.testing.assert_close(sum([a, b, a])(acts), 2 * va + vb)
     torch.testing.assert_close((a - 0.5 * (b + a))(acts), va - 0.5 * (vb + va))
     assert (a + b).layers == {"a", "b"}
-    assert (a - 2 * b).model_layers == {"a", "b"}
+    assert (a - 2 * b).layers == {"a", "b"}
     assert "channel(a:1)" in repr(a - b) and "channel(b:3)" in repr(a - b)
 
 
@@ -78,7 +78,7 @@ def test_deepdream_class_and_direction(acts):
     torch.testing.assert_close(fv.layer("b")(acts), (acts["b"] ** 2).mean((1, 2, 3)))
     assert fv.deepdream is fv.layer
     c = fv.class_logit(7)
-    assert c.needs_logits and c.model_layers == set()
+    assert c.layers == {fv.objectives.LOGITS}
     torch.testing.assert_close(c(acts), acts[LOGITS][:, 7])
     d = torch.tensor([1.0, -2.0, 0.5, 3.0])
     t = acts["b"]

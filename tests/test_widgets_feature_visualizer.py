@@ -6,6 +6,8 @@ import threading
 import numpy as np
 import pytest
 
+import cnnwidgets.core  # noqa: F401  (cw.core.Param in a test)
+
 from cnnwidgets.widgets import FeatureVisualizer, WidgetError
 
 
@@ -46,8 +48,8 @@ def test_stop_stops_within_a_step_and_leaves_no_thread(tiny_cnn, no_thread_leak)
 
 
 def test_parameterizations_regularisers_and_objective_lists(fv):
-    for param in ("pixel", "fft", "decorrelated"):
-        fv.param = param
+    for param, decorrelate in (("pixel", False), ("fft", False), ("fft", True), ("maco", True)):
+        fv.param, fv.decorrelate = param, decorrelate
         fv.tv, fv.l2 = 0.1, 0.1
         fv.steps = 2
         fv.run()
@@ -66,7 +68,7 @@ def test_bad_input_shows_an_error_and_the_widget_still_works(fv):
     fv.channel = 2
     assert fv.error == ""
     fv.param = "wavelets"
-    assert "parameterization" in fv.error
+    assert "unknown parameterization 'wavelets'" in fv.error
     fv.param = "fft"
     fv.run()
     assert fv.error == "" and fv.result.steps == 6
@@ -80,3 +82,42 @@ def test_displays_as_a_box_with_the_chart(fv):
     bundle = fv._repr_mimebundle_()
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+
+
+def test_objective_kinds_and_parameterizations_come_from_the_registries(fv, tiny_cnn):
+    import torch
+
+    import cnnwidgets as cw
+
+    assert [o[1] for o in fv.kind_options] == ["channel", "neuron", "deepdream", "class_logit"]
+    assert [o[1] for o in fv.param_options] == ["pixel", "fft", "maco"]
+    fv.param = "fft"
+    assert [p["name"] for p in fv.param_params] == ["decay_power"]
+    fv.param_values = {"decay_power": 2.0}
+    fv.kind = "class_logit"
+    assert [p["name"] for p in fv.kind_params] == ["index"] and fv.kind_values == {"index": 0}
+    fv.kind_values = {"index": 3}
+    fv.steps = 2
+    fv.run()
+    assert fv.error == "" and fv.result.objectives == ["class(3)"]
+
+    # A user's objective, registered from a notebook, appears in the open widget.
+    @cw.featureviz.OBJECTIVES.register("channel_max", label="channel (max)", unit=True,
+                                       params=[cw.core.Param("layer", "str", ui=False),
+                                               cw.core.Param("n", "int", 0, ui=False),
+                                               cw.core.Param("temperature", "float", 1.0, min=0.1,
+                                                             max=10)])
+    def channel_max(layer, n, temperature):
+        def fn(acts):
+            t = acts[layer][:, n].flatten(1) / temperature
+            return temperature * torch.logsumexp(t, 1)
+        return cw.featureviz.Objective(fn, {layer}, f"channel_max({layer}:{n})")
+
+    try:
+        assert ["channel (max)", "channel_max"] in fv.kind_options
+        fv.kind = "channel_max"
+        assert fv.kind_values == {"temperature": 1.0}
+        fv.run()
+        assert fv.error == "" and fv.result.objectives == ["channel_max(relu1:1)"]
+    finally:
+        cw.featureviz.OBJECTIVES.unregister("channel_max")

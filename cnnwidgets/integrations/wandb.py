@@ -72,17 +72,21 @@ def log_spectrum(spectrum, channels: Iterable[int] | None = None, *, run=None,
                  key: str = "spectrum", figures: bool = True, optimized: bool | tuple = False,
                  step: int | None = None, **figure_kwargs) -> None:
     """Log a scan: a table of every example, the six-column figure of each channel (with
-    ``figures``; ``optimized`` as in :func:`~cnnwidgets.render.distill.spectrum_figure`), and
-    the number of images seen."""
+    ``figures``; ``optimized``: True renders the outer columns with
+    ``cw.featureviz.optimized_pair``, or a pair of arrays to use as given), and the number of
+    images seen."""
     r = _run(run)
     chans = list(spectrum.channels if channels is None else channels)
     payload = {f"{key}/examples": spectrum_table(spectrum, chans),
                f"{key}/images_seen": spectrum.images_seen}
     if figures:
+        from ..engines.featureviz import optimized_pair
         from ..render.distill import spectrum_figure
 
         for ch in chans:
-            fig = spectrum_figure(spectrum, ch, optimized=optimized, **figure_kwargs)
+            pair = optimized if isinstance(optimized, tuple) else \
+                optimized_pair(spectrum.model, spectrum.layer, ch) if optimized else None
+            fig = spectrum_figure(spectrum, ch, optimized=pair, **figure_kwargs)
             payload[f"{key}/{spectrum.layer}/channel_{ch}"] = _image(fig, f"channel {ch}")
     r.log(payload, step=step)
 

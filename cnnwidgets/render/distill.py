@@ -3,8 +3,8 @@
 For one channel, left to right: negative optimized, minimum activation examples, slightly
 negative, slightly positive, maximum activation examples, positive optimized. The example
 columns come from :meth:`ActivationSpectrum.examples`; the optimized columns are plain arrays
-(N, H, W, 3) in [0, 1], so the figure does not depend on the feature-visualization engine
-(:func:`spectrum_figure` calls ``cw.visualize`` for them when it is there).
+(N, H, W, 3) in [0, 1] (``cw.featureviz.optimized_pair`` renders them), so pictures never
+depend on an engine.
 
 Built on ``matplotlib.figure.Figure`` without pyplot: no global figure state, safe from a
 widget's background thread, nothing pops up in a notebook unless returned.
@@ -123,34 +123,19 @@ def distill_figure(examples: Mapping[str, Sequence], negative_optimized: Any = N
     return fig
 
 
-def optimized_pair(model, layer: str, channel: int, n: int = 1, **visualize_kwargs):
-    """(negative, positive) optimized images of one channel from ``cw.visualize``, each
-    (n, H, W, 3); (None, None) when the feature-visualization engine is not available."""
-    try:
-        from ..engines.featureviz.render import visualize
-    except ImportError:
-        return None, None
-    objectives = [f"-{layer}:{channel}"] * n + [f"{layer}:{channel}"] * n
-    images = np.asarray(visualize(model, objectives, **visualize_kwargs))
-    return images[:n], images[n:]
+def spectrum_figure(spectrum, channel: int, *, optimized: tuple | None = None,
+                    title: str | None = None, **figure_kwargs):
+    """The six-column figure of one channel of an :class:`ActivationSpectrum` (anything with
+    ``examples(channel)``, ``layer`` and ``images_seen``).
 
-
-def spectrum_figure(spectrum, channel: int, *, optimized: bool | tuple = True, n_optimized: int = 1,
-                    visualize_kwargs: Mapping | None = None, title: str | None = None,
-                    **figure_kwargs):
-    """The six-column figure of one channel of an :class:`ActivationSpectrum`.
-
-    ``optimized``: True renders the negative and positive optimized images with
-    ``cw.visualize`` (one batch; empty columns if that engine is missing), False leaves them
-    empty, or a pair ``(negative, positive)`` of arrays (N, H, W, 3) to use as given.
+    ``optimized``: a pair ``(negative, positive)`` of arrays (N, H, W, 3) for the outer
+    columns (``cw.featureviz.optimized_pair(model, layer, channel)`` renders them), or None to
+    leave them empty.
     """
-    if isinstance(optimized, tuple):
-        neg, pos = optimized
-    elif optimized:
-        neg, pos = optimized_pair(spectrum.model, spectrum.layer, channel, n_optimized,
-                                  **dict(visualize_kwargs or {}))
-    else:
-        neg = pos = None
+    if isinstance(optimized, bool):
+        raise TypeError("optimized takes the (negative, positive) images; render them with "
+                        "cw.featureviz.optimized_pair(model, layer, channel)")
+    neg, pos = optimized if optimized is not None else (None, None)
     if title is None:
         title = f"{spectrum.layer} : channel {channel}  ({spectrum.images_seen:,} images)"
     return distill_figure(spectrum.examples(channel), neg, pos, title=title, **figure_kwargs)

@@ -89,7 +89,7 @@ function slider(model, name, opts, d) {
     input,
     value
   );
-  const format = opts.format ?? defaultFormat;
+  const format2 = opts.format ?? defaultFormat;
   const bounds = () => {
     input.min = String(opts.minTrait ? model.get(opts.minTrait) : opts.min ?? 0);
     input.max = String(opts.maxTrait ? model.get(opts.maxTrait) : opts.max ?? 1);
@@ -98,11 +98,11 @@ function slider(model, name, opts, d) {
   const sync = () => {
     const v = Number(model.get(name));
     input.value = String(v);
-    value.textContent = format(v);
+    value.textContent = format2(v);
   };
   d.dom(input, "input", () => {
     const v = Number(input.value);
-    value.textContent = format(v);
+    value.textContent = format2(v);
     setTrait(model, name, v);
   });
   d.dom(input, "keydown", (e) => e.stopPropagation());
@@ -259,6 +259,18 @@ function figure(caption, ...children) {
   return f;
 }
 
+// src/components/checkbox.ts
+function checkbox(model, name, label, d, testid = name) {
+  const input = h("input", { type: "checkbox", "data-testid": testid, "aria-label": label });
+  const sync = () => {
+    input.checked = Boolean(model.get(name));
+  };
+  d.dom(input, "change", () => setTrait(model, name, input.checked));
+  d.listen(model, name, sync);
+  sync();
+  return h("label", { class: "cnnw-field" }, input, h("span", { class: "cnnw-label" }, label));
+}
+
 // src/components/text_input.ts
 function textInput(model, name, label, d, placeholder = "") {
   const input = h("input", { type: "text", "data-testid": name, "aria-label": label, placeholder });
@@ -270,6 +282,108 @@ function textInput(model, name, label, d, placeholder = "") {
   d.listen(model, name, sync);
   sync();
   return h("label", { class: "cnnw-field" }, h("span", { class: "cnnw-label" }, label), input);
+}
+
+// src/components/param_panel.ts
+function format(v) {
+  return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 1 ? 2 : 1);
+}
+function control(spec, value, set, d) {
+  const testid = `param-${spec.name}`;
+  const label = h("span", { class: "cnnw-label" }, spec.label);
+  const field = (input2, ...rest) => {
+    const wrap = h("label", { class: "cnnw-field" }, label, input2, ...rest);
+    if (spec.help) wrap.title = spec.help;
+    d.dom(input2, "keydown", (e) => e.stopPropagation());
+    return wrap;
+  };
+  if (spec.kind === "bool") {
+    const input2 = h("input", { type: "checkbox", "data-testid": testid, "aria-label": spec.label });
+    input2.checked = Boolean(value);
+    d.dom(input2, "change", () => set(input2.checked));
+    return { el: field(input2), show: (v) => {
+      input2.checked = Boolean(v);
+    } };
+  }
+  if (spec.kind === "choice") {
+    const sel = h("select", { "data-testid": testid, "aria-label": spec.label });
+    for (const c of spec.choices ?? []) sel.append(h("option", { value: String(c) }, String(c)));
+    sel.value = String(value);
+    d.dom(sel, "change", () => {
+      const picked = (spec.choices ?? []).find((c) => String(c) === sel.value);
+      set(picked ?? sel.value);
+    });
+    return { el: field(sel), show: (v) => {
+      sel.value = String(v);
+    } };
+  }
+  if (spec.kind === "int" || spec.kind === "float") {
+    const integer = spec.kind === "int";
+    const bounded = spec.min !== void 0 && spec.max !== void 0;
+    const input2 = h("input", {
+      type: bounded ? "range" : "number",
+      "data-testid": testid,
+      "aria-label": spec.label
+    });
+    if (spec.min !== void 0) input2.min = String(spec.min);
+    if (spec.max !== void 0) input2.max = String(spec.max);
+    input2.step = String(spec.step ?? (integer ? 1 : "any"));
+    input2.value = String(value);
+    const shown = h("output", { class: "cnnw-value", "data-testid": `${testid}-value` }, format(Number(value)));
+    const read = () => {
+      const v = Number(input2.value);
+      return integer ? Math.round(v) : v;
+    };
+    d.dom(input2, bounded ? "input" : "change", () => {
+      const v = read();
+      if (!Number.isFinite(v)) return;
+      shown.textContent = format(v);
+      set(v);
+    });
+    return {
+      el: bounded ? field(input2, shown) : field(input2),
+      show: (v) => {
+        input2.value = String(v);
+        shown.textContent = format(Number(v));
+      }
+    };
+  }
+  const input = h("input", { type: "text", "data-testid": testid, "aria-label": spec.label });
+  input.value = String(value ?? "");
+  d.dom(input, "change", () => set(input.value));
+  return { el: field(input), show: (v) => {
+    input.value = String(v ?? "");
+  } };
+}
+function paramPanel(model, specsTrait, valuesTrait, d) {
+  const panel = h("span", { class: "cnnw-controls cnnw-params", "data-testid": specsTrait });
+  let inner = new Disposer();
+  let controls = /* @__PURE__ */ new Map();
+  d.add(() => inner.dispose());
+  const value = (s) => {
+    const values = model.get(valuesTrait) ?? {};
+    return s.name in values ? values[s.name] : s.default;
+  };
+  const draw = () => {
+    inner.dispose();
+    inner = new Disposer();
+    const specs = (model.get(specsTrait) ?? []).filter((s) => s.kind !== "any");
+    controls = new Map(specs.map((s) => [s.name, control(
+      s,
+      value(s),
+      (v) => setTrait(model, valuesTrait, { ...model.get(valuesTrait) ?? {}, [s.name]: v }),
+      inner
+    )]));
+    panel.replaceChildren(...[...controls.values()].map((c) => c.el));
+    panel.hidden = specs.length === 0;
+  };
+  const sync = () => {
+    for (const s of model.get(specsTrait) ?? []) controls.get(s.name)?.show(value(s));
+  };
+  d.listen(model, specsTrait, draw);
+  d.listen(model, valuesTrait, sync);
+  draw();
+  return panel;
 }
 
 // src/widgets/feature_visualizer.ts
@@ -289,10 +403,14 @@ function render({ model, el }) {
   const buttons = startStop(model, d);
   buttons.append(save);
   f.controls.append(
+    select(model, "kind", { label: "Objective" }, d),
+    paramPanel(model, "kind_params", "kind_values", d),
     select(model, "layer", { label: "Layer" }, d),
     slider(model, "channel", { label: "Channel", min: 0, maxTrait: "channel_max" }, d),
     textInput(model, "objective", "Objectives", d, "layer:channel, ..."),
     select(model, "param", { label: "Parameterization" }, d),
+    paramPanel(model, "param_params", "param_values", d),
+    checkbox(model, "decorrelate", "decorrelated colour", d),
     slider(model, "tv", { label: "TV", min: 0, max: 1, step: 0.01 }, d),
     slider(model, "l2", { label: "L2", min: 0, max: 1, step: 0.01 }, d),
     slider(model, "steps", { label: "Steps", min: 1, max: 2048 }, d),

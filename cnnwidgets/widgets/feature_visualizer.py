@@ -5,23 +5,23 @@ import threading
 from typing import Any, Iterator
 
 import numpy as np
-from traitlets import Float, Int, List, Unicode
+from traitlets import Bool, Dict, Float, Int, List, Unicode
 
-from ..engines.featureviz import render_iter
+from ..engines.featureviz import OBJECTIVES, PARAMETERIZATIONS, ascent
 from ..render import grid, to_png
 from .base import BackgroundWidget, Publisher, bundle
-
-PARAMS = [["pixels", "pixel"], ["Fourier (FFT)", "fft"],
-          ["FFT + decorrelated colour", "decorrelated"]]
-_ENGINE_PARAM = {"pixel": ("pixel", False), "fft": ("fft", False), "decorrelated": ("fft", True)}
+from .method_picker import MethodPicker
 
 
 class FeatureVisualizer(BackgroundWidget):
     """Feature visualization of a channel (or a list of objectives), live while it optimises.
 
-    Controls: ``layer`` and ``channel`` (or ``objective``, comma-separated ``"layer:channel"``
-    items rendered as one batch, which overrides them), ``param`` (pixel / fft /
-    decorrelated), regularisation weights ``tv`` and ``l2``, ``steps``, ``size``, ``seed``.
+    Controls: ``kind`` (what to maximise, from ``cw.featureviz.OBJECTIVES``: channel, neuron,
+    DeepDream, class, or a user's own) with its own parameters in ``kind_params``, ``layer``
+    and ``channel`` (or ``objective``, comma-separated ``"layer:channel"`` items rendered as
+    one batch, which overrides them), ``param`` (from ``cw.featureviz.PARAMETERIZATIONS``,
+    with its parameters in ``param_values``) and ``decorrelate``, regularisation weights
+    ``tv`` and ``l2``, ``steps``, ``size``, ``seed``.
     Start / Stop run gradient ascent in a background thread; ``view`` animates (about 10
     frames per second, the final image always sent), ``progress``/``status`` show step and
     loss and ``chart`` (a bqplot figure) the loss per step. ``run()`` blocks; ``save(path)``
@@ -39,8 +39,17 @@ class FeatureVisualizer(BackgroundWidget):
     channel = Int(0, min=0).tag(sync=True)
     channel_max = Int(0).tag(sync=True)
     objective = Unicode("", help='optional: "layer:channel, layer:channel, ..."').tag(sync=True)
-    param = Unicode("decorrelated", help='"pixel", "fft" or "decorrelated"').tag(sync=True)
-    param_options = List(default_value=PARAMS).tag(sync=True)
+    kind = Unicode("channel", help="what to maximise: an objective of the registry").tag(sync=True)
+    kind_options = List().tag(sync=True)
+    kind_params = List().tag(sync=True)
+    kind_help = Unicode().tag(sync=True)
+    kind_values = Dict(help="the objective's own parameters").tag(sync=True)
+    param = Unicode("fft", help="the parameterization, by registry name").tag(sync=True)
+    param_options = List().tag(sync=True)
+    param_params = List().tag(sync=True)
+    param_help = Unicode().tag(sync=True)
+    param_values = Dict(help="the parameterization's own parameters").tag(sync=True)
+    decorrelate = Bool(True, help="ImageNet colour decorrelation").tag(sync=True)
     tv = Float(0.0, min=0.0, help="weight of the total-variation penalty").tag(sync=True)
     l2 = Float(0.0, min=0.0, help="weight of the L2 penalty").tag(sync=True)
     steps = Int(256, min=1).tag(sync=True)
@@ -48,21 +57,27 @@ class FeatureVisualizer(BackgroundWidget):
     seed = Int(0, help="makes a run repeatable").tag(sync=True)
 
     def __init__(self, model: Any, layer: str | None = None, channel: int = 0, *,
-                 objective: str = "", steps: int = 256, size: int = 128,
-                 param: str = "decorrelated", tv: float = 0.0, l2: float = 0.0, seed: int = 0,
-                 **kwargs: Any):
+                 objective: str = "", steps: int = 256, size: int = 128, kind: str = "channel",
+                 param: str = "fft", decorrelate: bool = True, tv: float = 0.0, l2: float = 0.0,
+                 seed: int = 0, **kwargs: Any):
         self.model = model
         self.result = None
         self.losses: list[float] = []
         self._active = None
         layers = model.spatial_layers
+        if not layers:
+            raise ValueError(f"{model.name} has no layer with a spatial output to visualize")
         super().__init__(layer=layer or layers[len(layers) // 2], layer_options=layers,
-                         channel=channel, objective=objective, steps=steps, size=size,
-                         param=param, tv=tv, l2=l2, seed=seed, **kwargs)
+                         channel=channel, objective=objective, steps=steps, size=size, kind=kind,
+                         param=param, decorrelate=decorrelate, tv=tv, l2=l2, seed=seed, **kwargs)
+        self._kinds = MethodPicker(self, OBJECTIVES, choice="kind", params="kind_values",
+                                   where={"unit": True})
+        self._params = MethodPicker(self, PARAMETERIZATIONS, choice="param", params="param_values")
         self._box = None
         self.chart = self._make_chart()
-        self.observe(lambda _: self.attempt(self._preview), ["layer", "channel", "objective",
-                                                              "param", "size", "seed"])
+        self.observe(lambda _: self.attempt(self._preview),
+                     ["layer", "channel", "objective", "kind", "kind_values", "param",
+                      "param_values", "decorrelate", "size", "seed"])
         self.attempt(self._preview)
 
     # ---- display ----------------------------------------------------------------------------
@@ -94,16 +109,21 @@ class FeatureVisualizer(BackgroundWidget):
         if self.objective.strip():
             items = [o.strip() for o in self.objective.split(",") if o.strip()]
             return items if len(items) > 1 else items[0]
-        return f"{self.layer}:{self.channel}"
+        entry = OBJECTIVES.get(self.kind)
+        args = self._kinds.values()
+        # The layer and channel controls fill the objective's own layer and channel.
+        names = [p.name for p in entry.params]
+        if "layer" in names:
+            args["layer"] = self.layer
+        if "n" in names:
+            args["n"] = self.channel
+        return entry.fn(**entry.resolve(args))
 
     def _render(self, steps: int, stop: threading.Event | None = None):
-        if self.param not in _ENGINE_PARAM:
-            raise ValueError(f"unknown parameterization {self.param!r}: use 'pixel', 'fft' or "
-                             "'decorrelated'")
-        param, decorrelate = _ENGINE_PARAM[self.param]
-        return render_iter(self.model, self._objectives(), steps=steps, size=self.size,
-                           param=param, decorrelate=decorrelate, tv=self.tv, l2=self.l2,
-                           seed=self.seed, stop=stop)
+        return ascent(self.model, self._objectives(), steps=steps, size=self.size,
+                      param=self.param, param_args=self._params.values(),
+                      decorrelate=self.decorrelate, tv=self.tv, l2=self.l2, seed=self.seed,
+                      stop=stop)
 
     def _preview(self) -> None:
         """The starting image (before any step), and the channel count of the layer."""

@@ -7,7 +7,10 @@ from typing import Any, Iterator, Sequence
 
 from traitlets import Bool, Int, Unicode
 
+from ..engines.featureviz import optimized_pair
 from ..engines.spectrum import ActivationSpectrum
+from ..render.distill import spectrum_figure
+from ..render.images import figure_png
 from .base import BackgroundWidget, Publisher, bundle
 
 #: seconds between two redraws of the figure while scanning (progress updates more often)
@@ -60,15 +63,11 @@ class SpectrumViewer(BackgroundWidget):
             self._redraw()
 
     def _figure(self) -> bytes:
-        from ..render.distill import spectrum_figure
-        from ..render.images import figure_png
-
-        opt: Any = False
+        pair = None
         if self.optimized:
-            opt = True
-        fig = spectrum_figure(self.spectrum, self.channel, optimized=opt,
-                              visualize_kwargs={"steps": self.optimized_steps})
-        return figure_png(fig, dpi=100)
+            pair = optimized_pair(self.model, self.spectrum.layer, self.channel,
+                                  steps=self.optimized_steps)
+        return figure_png(spectrum_figure(self.spectrum, self.channel, optimized=pair), dpi=100)
 
     def _draw(self) -> None:
         self.view = self._figure()

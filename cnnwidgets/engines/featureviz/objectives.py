@@ -10,8 +10,13 @@ Two keys in the activations dict are not layers: :data:`INPUT` is the image batc
 before the random transforms (for regularisers), :data:`LOGITS` the model's output (class
 objectives need the full forward pass).
 
-Values are "higher is better": the render loop minimises ``-sum(values)``; ``-obj`` renders
-the Distill negative images (what turns the unit off most).
+Values are "higher is better": the loop minimises ``-sum(values)``; ``-obj`` renders the
+Distill negative images (what turns the unit off most).
+
+Every objective factory is an entry of :data:`OBJECTIVES` (its parameters, a reference); the
+ones flagged ``unit=True`` are what a FeatureVisualizer can pick as its main objective, with
+``layer`` and ``n`` (the channel) taken from its layer and channel controls. Register your own
+with ``@cw.featureviz.OBJECTIVES.register(name, unit=True, params=[...])``.
 """
 from __future__ import annotations
 
@@ -21,6 +26,9 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
+from ...core.errors import CNNWidgetsError
+from ...core.registry import Param, Registry
+
 INPUT = "<input>"
 LOGITS = "<logits>"
 
@@ -28,7 +36,10 @@ Acts = dict
 Validator = Callable[[Any], None]
 
 
-class ObjectiveError(ValueError):
+OBJECTIVES = Registry("objective")
+
+
+class ObjectiveError(CNNWidgetsError, ValueError):
     """An objective that does not fit the model: bad string, channel or class out of range."""
 
 
@@ -51,15 +62,6 @@ class Objective:
 
     def __repr__(self) -> str:
         return self.name
-
-    @property
-    def needs_logits(self) -> bool:
-        return LOGITS in self.layers
-
-    @property
-    def model_layers(self) -> frozenset:
-        """The layers of the model to hook (without the input and logits keys)."""
-        return self.layers - {INPUT, LOGITS}
 
     def validate(self, model) -> "Objective":
         """Raise a clear error if a layer, channel, position or class does not exist."""
@@ -316,3 +318,39 @@ def as_objective(obj) -> Objective:
         return -o if sign < 0 else o
     raise TypeError(f"an objective must be an Objective or a 'layer:channel' string, got a "
                     f"{type(obj).__name__}")
+
+
+# ---- the registry ---------------------------------------------------------------------------------
+# ``layer`` and ``n`` are filled from a widget's layer and channel controls, not its panel.
+_LAYER = Param("layer", "str", None, ui=False, help="the layer's name")
+_N = Param("n", "int", 0, min=0, ui=False, help="the channel")
+_FV = "Olah et al. 2017, Distill, doi:10.23915/distill.00007"
+OBJECTIVES.register("channel", label="channel", unit=True, params=(_LAYER, _N), reference=_FV,
+                    description="mean activation of one channel over all positions")(channel)
+OBJECTIVES.register("neuron", label="neuron", unit=True, reference=_FV,
+                    description="activation of one channel at one position (default: centre)",
+                    params=(_LAYER, _N, Param("x", "int", None, min=0, ui=False),
+                            Param("y", "int", None, min=0, ui=False)))(neuron)
+OBJECTIVES.register("deepdream", label="layer (DeepDream)", unit=True, params=(_LAYER,),
+                    reference="Mordvintsev et al. 2015, Google Research blog",
+                    description="mean squared activation of a whole layer",
+                    aliases=("layer",))(layer)
+OBJECTIVES.register("class_logit", label="class", unit=True,
+                    params=(Param("index", "int", 0, min=0, label="class"),),
+                    reference="Simonyan et al. 2014, arXiv:1312.6034",
+                    description="the logit of one class")(class_logit)
+OBJECTIVES.register("direction", label="direction", params=(_LAYER, Param("vector", "any"),
+                                                           Param("cossim", "bool", True)),
+                    reference="Olah et al. 2018, Distill, doi:10.23915/distill.00010",
+                    description="activation along a direction in channel space")(direction)
+OBJECTIVES.register("diversity", label="diversity", params=(_LAYER,), reference=_FV,
+                    description="pushes the images of a batch apart (Gram matrices)")(diversity)
+OBJECTIVES.register("total_variation", label="total variation", penalty=True, reference=_FV,
+                    description="differences between neighbouring pixels")(total_variation)
+OBJECTIVES.register("l1", label="L1", penalty=True, params=(Param("constant", "float", 0.5),),
+                    description="mean |pixel - constant|")(l1)
+OBJECTIVES.register("l2", label="L2", penalty=True, params=(Param("constant", "float", 0.5),),
+                    description="root mean square of pixel - constant")(l2)
+OBJECTIVES.register("blur", label="blur", penalty=True,
+                    reference="Nguyen et al. 2015, arXiv:1412.1897",
+                    description="distance of each image to its own blur")(blur)

@@ -1,7 +1,9 @@
 """Image parameterizations: what gradient ascent optimises, and how it becomes an RGB image.
 
 An :class:`ImageParam` holds the optimised tensor(s) and, called, returns a batch of images
-(N, 3, H, W) in [0, 1] on its device. The spectrum of natural images falls off as 1/f and
+(N, 3, H, W) in [0, 1] on its device. Each kind is an entry of :data:`PARAMETERIZATIONS`
+(``visualize(param="fft")``); register your own, or pass any callable
+``(batch, size, device=, generator=) -> ImageParam-like`` as ``param``. The spectrum of natural images falls off as 1/f and
 their colours are strongly correlated; optimising in a space that is whitened for both
 (Fourier coefficients scaled by 1/f, colours through the square root of the ImageNet colour
 covariance) lets plain gradient steps reach the low frequencies, which gives the smooth,
@@ -14,6 +16,8 @@ from typing import Sequence
 
 import torch
 
+from ...core.registry import Param, Registry
+
 # Square root of ImageNet's colour covariance (lucid/lucent), each column scaled so that the
 # largest has unit norm: maps decorrelated "colour channels" back to RGB.
 _COLOR_CORRELATION_SVD_SQRT = ((0.26, 0.09, 0.02),
@@ -24,8 +28,8 @@ _COLOR_CORRELATION_SVD_SQRT = ((0.26, 0.09, 0.02),
 # sigmoid out of saturation.
 _FFT_DAMPING = 4.0
 
-PARAMS = ("pixel", "fft")
 VALID_RANGE = ("sigmoid", "clamp")
+PARAMETERIZATIONS = Registry("parameterization")
 
 
 def color_correlation(device=None, dtype=torch.float32) -> torch.Tensor:
@@ -46,25 +50,19 @@ def _spectrum_scale(h: int, w: int, decay_power: float) -> torch.Tensor:
 
 
 class ImageParam:
-    """A batch of images as a function of optimised tensors.
+    """A batch of images as a function of optimised tensors (subclasses say which tensors).
 
-    ``param``: "pixel" (one value per pixel) or "fft" (Fourier coefficients scaled by
-    1/f^``decay_power``). ``decorrelate`` maps the three optimised channels through the ImageNet
-    colour correlation. ``valid``: "sigmoid" (smooth, never saturates the gradient) or "clamp"
-    (a straight-through clamp to [0, 1]). ``maco``: keep a fixed natural 1/f magnitude
-    spectrum and optimise the phase only (Fel et al. 2023, "Unlocking feature visualization
-    for deeper networks with magnitude constrained optimization"); implies the Fourier basis.
-
-    Initial values come from ``generator`` on the CPU and are then moved, so a seed gives
-    the same start on every device.
+    ``decorrelate`` maps the three optimised channels through the ImageNet colour correlation.
+    ``valid``: "sigmoid" (smooth, never saturates the gradient) or "clamp" (a straight-through
+    clamp to [0, 1]). Initial values come from ``generator`` on the CPU and are then moved, so
+    a seed gives the same start on every device.
     """
 
-    def __init__(self, batch: int, size: int | Sequence[int], *, param: str = "fft",
-                 decorrelate: bool = True, valid: str = "sigmoid", maco: bool = False,
-                 sd: float = 0.01, decay_power: float = 1.0, device=None,
-                 generator: torch.Generator | None = None):
-        if param not in PARAMS:
-            raise ValueError(f"param must be one of {PARAMS}, got {param!r}")
+    #: the learning rate that suits this parameterization when the caller gives none
+    default_lr = 0.05
+
+    def __init__(self, batch: int, size: int | Sequence[int], *, decorrelate: bool = True,
+                 valid: str = "sigmoid", device=None):
         if valid not in VALID_RANGE:
             raise ValueError(f"valid must be one of {VALID_RANGE}, got {valid!r}")
         if batch < 1:
@@ -73,49 +71,21 @@ class ImageParam:
         if h < 2 or w < 2:
             raise ValueError(f"image size must be at least 2 x 2, got {h} x {w}")
         self.batch, self.size = batch, (h, w)
-        self.param = "fft" if maco else param
-        self.decorrelate, self.valid, self.maco = decorrelate, valid, maco
-        device = torch.device(device or "cpu")
-        self._color = color_correlation(device)
-        if maco:
-            # Phase uniform on the circle; the magnitude is the 1/f spectrum of natural images.
-            phase = (torch.rand(batch, 3, h, w // 2 + 1, generator=generator) * 2 - 1) * math.pi
-            self.phase = phase.to(device).requires_grad_(True)
-            self._magnitude = _spectrum_scale(h, w, decay_power).to(device)
-            self.tensors = [self.phase]
-        elif self.param == "fft":
-            shape = (batch, 3, h, w // 2 + 1, 2)
-            spectrum = torch.randn(*shape, generator=generator) * sd
-            self.spectrum = spectrum.to(device).requires_grad_(True)
-            self._scale = _spectrum_scale(h, w, decay_power).to(device)[None, None, ..., None]
-            self.tensors = [self.spectrum]
-        else:
-            pixels = torch.randn(batch, 3, h, w, generator=generator) * sd
-            self.pixels = pixels.to(device).requires_grad_(True)
-            self.tensors = [self.pixels]
+        self.decorrelate, self.valid = decorrelate, valid
+        self._device = torch.device(device or "cpu")
+        self._color = color_correlation(self._device)
+        self.tensors: list[torch.Tensor] = []
 
     @property
     def device(self) -> torch.device:
-        return self.tensors[0].device
+        return self.tensors[0].device if self.tensors else self._device
 
     def parameters(self) -> list[torch.Tensor]:
         return list(self.tensors)
 
     def _raw(self) -> torch.Tensor:
-        h, w = self.size
-        if self.maco:
-            phase = self.phase
-            spectrum = torch.polar(self._magnitude.expand_as(phase), phase)
-            img = torch.fft.irfft2(spectrum, s=(h, w), norm="ortho")
-            # MACO standardises each image: the magnitude fixes the structure's energy, so the
-            # phase alone decides what is drawn.
-            mean = img.mean(dim=(1, 2, 3), keepdim=True)
-            std = img.std(dim=(1, 2, 3), keepdim=True)
-            return (img - mean) / (std + 1e-5)
-        if self.param == "fft":
-            spectrum = torch.view_as_complex(self._scale * self.spectrum)
-            return torch.fft.irfft2(spectrum, s=(h, w), norm="ortho") / _FFT_DAMPING
-        return self.pixels
+        """The unconstrained images (N, 3, H, W) before colour mapping and range."""
+        raise NotImplementedError
 
     def __call__(self) -> torch.Tensor:
         """The current images, (N, 3, H, W) in [0, 1], differentiable w.r.t. the parameters."""
@@ -130,7 +100,97 @@ class ImageParam:
         return x + (x.clamp(0, 1) - x).detach()
 
 
-def image_param(batch: int, size, **kwargs) -> ImageParam:
-    """Shorthand for :class:`ImageParam`."""
-    return ImageParam(batch, size, **kwargs)
+class PixelParam(ImageParam):
+    """One optimised value per pixel and channel."""
 
+    def __init__(self, batch, size, *, sd: float = 0.01, generator=None, **common):
+        super().__init__(batch, size, **common)
+        h, w = self.size
+        pixels = torch.randn(batch, 3, h, w, generator=generator) * sd
+        self.pixels = pixels.to(self._device).requires_grad_(True)
+        self.tensors = [self.pixels]
+
+    def _raw(self):
+        return self.pixels
+
+
+class FourierParam(ImageParam):
+    """Fourier coefficients scaled by 1/f^``decay_power`` (Olah et al. 2017): plain gradient
+    steps then reach the low frequencies that natural images are made of."""
+
+    def __init__(self, batch, size, *, sd: float = 0.01, decay_power: float = 1.0,
+                 generator=None, **common):
+        super().__init__(batch, size, **common)
+        h, w = self.size
+        spectrum = torch.randn(batch, 3, h, w // 2 + 1, 2, generator=generator) * sd
+        self.spectrum = spectrum.to(self._device).requires_grad_(True)
+        self._scale = _spectrum_scale(h, w, decay_power).to(self._device)[None, None, ..., None]
+        self.tensors = [self.spectrum]
+
+    def _raw(self):
+        h, w = self.size
+        spectrum = torch.view_as_complex(self._scale * self.spectrum)
+        return torch.fft.irfft2(spectrum, s=(h, w), norm="ortho") / _FFT_DAMPING
+
+
+class MacoParam(ImageParam):
+    """A fixed natural 1/f magnitude spectrum, the phase optimised (Fel et al. 2023, "Unlocking
+    feature visualization for deeper networks with magnitude constrained optimization")."""
+
+    # The phase moves in radians and only through a standardisation: it needs larger steps
+    # than pixels or Fourier coefficients (measured in docs/benchmarks.md).
+    default_lr = 0.25
+
+    def __init__(self, batch, size, *, decay_power: float = 1.0, generator=None, **common):
+        super().__init__(batch, size, **common)
+        h, w = self.size
+        phase = (torch.rand(batch, 3, h, w // 2 + 1, generator=generator) * 2 - 1) * math.pi
+        self.phase = phase.to(self._device).requires_grad_(True)
+        self._magnitude = _spectrum_scale(h, w, decay_power).to(self._device)
+        self.tensors = [self.phase]
+
+    def _raw(self):
+        h, w = self.size
+        spectrum = torch.polar(self._magnitude.expand_as(self.phase), self.phase)
+        img = torch.fft.irfft2(spectrum, s=(h, w), norm="ortho")
+        # MACO standardises each image: the magnitude fixes the structure's energy, so the
+        # phase alone decides what is drawn.
+        mean = img.mean(dim=(1, 2, 3), keepdim=True)
+        std = img.std(dim=(1, 2, 3), keepdim=True)
+        return (img - mean) / (std + 1e-5)
+
+
+_SD = Param("sd", "float", 0.01, min=0.0, max=1.0, step=0.005, ui=False,
+            help="standard deviation of the random start")
+_DECAY = Param("decay_power", "float", 1.0, min=0.0, max=3.0, step=0.1,
+               help="the spectrum falls off as 1/f^decay_power")
+
+PARAMETERIZATIONS.register("pixel", label="pixels", params=(_SD,),
+                           description="one value per pixel: high frequencies come easily",
+                           reference="Erhan et al. 2009; Simonyan et al. 2014")(PixelParam)
+PARAMETERIZATIONS.register("fft", label="Fourier (1/f)", params=(_SD, _DECAY),
+                           aliases=("fourier",),
+                           description="Fourier coefficients scaled by 1/f, so that steps "
+                                       "reach the low frequencies",
+                           reference="Olah et al. 2017, Distill, doi:10.23915/distill.00007"
+                           )(FourierParam)
+PARAMETERIZATIONS.register("maco", label="MACO (phase only)", params=(_DECAY,),
+                           description="a fixed natural 1/f magnitude, only the phase is "
+                                       "optimised: works on deeper networks",
+                           reference="Fel et al. 2023, arXiv:2306.06805")(MacoParam)
+
+
+def make_param(param, batch: int, size, *, device=None, generator=None, decorrelate: bool = True,
+               valid: str = "sigmoid", **params) -> ImageParam:
+    """A parameterization by registry name (with its parameters) or from a user's callable
+    ``param(batch, size, device=, generator=, decorrelate=, valid=)``."""
+    common = dict(device=device, generator=generator, decorrelate=decorrelate, valid=valid)
+    if callable(param):
+        made = param(batch, size, **common, **params)
+    else:
+        entry = PARAMETERIZATIONS.get(param)
+        made = entry.fn(batch, size, **common, **entry.resolve(params))
+    if not callable(made) or not hasattr(made, "parameters"):
+        raise TypeError(f"a parameterization must give an object with parameters() and "
+                        f"__call__() -> images, got a {type(made).__name__}")
+    return made

@@ -10,7 +10,8 @@ of a batch gets its own draw. Consecutive geometric transforms (:class:`Pad` wit
 :class:`Jitter`, :class:`RandomScale`, :class:`RandomRotate`, :class:`Resize`) are fused by
 :class:`Compose` into one affine ``grid_sample``: the image is resampled once instead of once
 per transform, which is faster and blurs less. Any callable ``tensor -> tensor`` may sit in a
-list too; it is applied as is.
+list too; it is applied as is. Each transform is an entry of :data:`TRANSFORMS`, so a list
+may also name them: ``["pad", "jitter", ("scale", {"scales": [0.9, 1.1]})]``.
 """
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ from typing import Callable, Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
+from ...core.registry import Param, Registry
+
 TransformFn = Callable[[torch.Tensor], torch.Tensor]
+TRANSFORMS = Registry("transform")
 
 
 def _size2(size) -> tuple[int, int]:
@@ -228,14 +232,45 @@ class Compose(Transform):
         return x
 
 
+_LUCID = "Olah et al. 2017, Distill, doi:10.23915/distill.00007 (transformation robustness)"
+TRANSFORMS.register("pad", label="pad", reference=_LUCID,
+                    description="pad the image (grey by default), so jitter sees its border",
+                    params=(Param("w", "int", 12, min=0, max=64),
+                            Param("mode", "choice", "constant",
+                                  choices=("constant", "reflect", "replicate")),
+                            Param("value", "float", 0.5, min=0, max=1)))(Pad)
+TRANSFORMS.register("jitter", label="jitter", reference=_LUCID,
+                    description="shift by a random whole number of pixels",
+                    params=(Param("d", "int", 8, min=1, max=64),))(Jitter)
+TRANSFORMS.register("scale", label="random scale", reference=_LUCID,
+                    description="zoom about the centre by a random factor",
+                    params=(Param("scales", "any", (0.9, 0.95, 1.0, 1.05, 1.1)),))(RandomScale)
+TRANSFORMS.register("rotate", label="random rotation", reference=_LUCID,
+                    description="rotate about the centre by a random angle (degrees)",
+                    params=(Param("angles", "any", tuple(range(-10, 11))),))(RandomRotate)
+TRANSFORMS.register("resize", label="resize", description="resample to a size (bilinear)",
+                    params=(Param("size", "any", 224),))(Resize)
+
+
+def _named(item):
+    if isinstance(item, str):
+        entry = TRANSFORMS.get(item)
+        return entry.fn(**entry.resolve({}))
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+        entry = TRANSFORMS.get(item[0])
+        return entry.fn(**entry.resolve(dict(item[1])))
+    return item
+
+
 def as_transforms(spec) -> list:
-    """``"standard"`` -> :func:`standard_transforms`; None or [] -> none; a list passes through."""
+    """``"standard"`` -> :func:`standard_transforms`; None or [] -> none; a list passes through,
+    with registry names (or ``(name, params)`` pairs) made into their transforms."""
     if spec is None:
         return []
     if isinstance(spec, str):
-        if spec != "standard":
-            raise ValueError(f"transforms must be 'standard', a list or None, got {spec!r}")
-        return standard_transforms()
+        if spec == "standard":
+            return standard_transforms()
+        return [_named(spec)]
     if isinstance(spec, Transform) or callable(spec):
         return [spec]
-    return list(spec)
+    return [_named(item) for item in spec]

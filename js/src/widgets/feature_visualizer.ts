@@ -2,7 +2,8 @@
 // steps; Start / Stop; the image animating while it optimises; progress with step and loss; a
 // Save button that downloads the picture.
 import {
-  Disposer, RenderProps, figure, frame, h, imageView, progressBar, select, slider,
+  Disposer, RenderProps, checkbox, figure, frame, h, imageView, paramPanel, progressBar, select,
+  slider,
   startStop, textInput, toBytes, sniffMime,
 } from "../components";
 
@@ -22,10 +23,14 @@ function render({ model, el }: RenderProps): () => void {
   const buttons = startStop(model, d);
   buttons.append(save);
   f.controls.append(
+    select(model, "kind", { label: "Objective" }, d),
+    paramPanel(model, "kind_params", "kind_values", d),
     select(model, "layer", { label: "Layer" }, d),
     slider(model, "channel", { label: "Channel", min: 0, maxTrait: "channel_max" }, d),
     textInput(model, "objective", "Objectives", d, "layer:channel, ..."),
     select(model, "param", { label: "Parameterization" }, d),
+    paramPanel(model, "param_params", "param_values", d),
+    checkbox(model, "decorrelate", "decorrelated colour", d),
     slider(model, "tv", { label: "TV", min: 0, max: 1, step: 0.01 }, d),
     slider(model, "l2", { label: "L2", min: 0, max: 1, step: 0.01 }, d),
     slider(model, "steps", { label: "Steps", min: 1, max: 2048 }, d),

@@ -1,5 +1,6 @@
 """The feature-visualization loop on a tiny CNN: result format, the iterator (frames, early
 stop), determinism, model left as found, truncated forward, errors before the first step."""
+import io
 import threading
 
 import numpy as np
@@ -10,6 +11,7 @@ from PIL import Image
 import cnnwidgets as cw
 from cnnwidgets.engines import featureviz as fv
 from cnnwidgets.engines.featureviz.objectives import ObjectiveError
+from cnnwidgets.render import grid, to_png
 
 from .conftest import assert_left_as_found, model_snapshot
 
@@ -54,11 +56,12 @@ def test_result_format_and_png(tiny_cnn, tmp_path):
     np.testing.assert_allclose(v.objective_values, ref, rtol=1e-4, atol=1e-5)
     # the negative image turns the channel down, the positive one up
     assert ref[0] > -ref[2]
-    v.save(tmp_path / "all.png")
-    v.save(tmp_path / "one.png", index=1)
-    assert Image.open(tmp_path / "all.png").size == (3 * 12 + 4 * 2, 12 + 2 * 2)
-    one = np.asarray(Image.open(tmp_path / "one.png"), dtype=np.float32) / 255
+    # The picture of a result comes from render/, never from the engine.
+    row = Image.open(io.BytesIO(to_png(grid(list(a), ncols=3, pad=2))))
+    assert row.size == (3 * 12 + 4 * 2, 12 + 2 * 2)
+    one = np.asarray(Image.open(io.BytesIO(to_png(a[1]))), dtype=np.float32) / 255
     np.testing.assert_allclose(one, a[1], atol=1 / 255 + 1e-6)
+    assert not hasattr(v, "to_png")
 
 
 def test_objective_rises(tiny_cnn):
@@ -76,7 +79,7 @@ def test_same_seed_same_images(tiny_cnn):
 
 
 def test_iterator_frames_and_stops(tiny_cnn, no_thread_leak):
-    run = fv.render_iter(tiny_cnn, "conv2:2", steps=50, size=12, seed=0)
+    run = fv.ascent(tiny_cnn, "conv2:2", steps=50, size=12, seed=0)
     before = model_snapshot(tiny_cnn)
     seen = []
     for step, images, loss in run:
@@ -147,7 +150,7 @@ def test_class_logit_and_batch(tiny_cnn):
 
 
 @pytest.mark.parametrize("kwargs", [dict(param="pixel"), dict(param="pixel", decorrelate=False),
-                                    dict(maco=True), dict(valid="clamp"), dict(transforms=None),
+                                    dict(param="maco"), dict(valid="clamp"), dict(transforms=None),
                                     dict(transforms=[fv.Jitter(2)]), dict(input_size=12),
                                     dict(tv=0.1, l1=0.1, l2=0.1, blur=0.1)])
 def test_options_run(tiny_cnn, kwargs):
@@ -168,22 +171,22 @@ def test_total_variation_weight_smooths(tiny_cnn):
 
 def test_errors_before_the_first_step(tiny_cnn):
     with pytest.raises(cw.LayerNotFoundError):
-        fv.render_iter(tiny_cnn, "conv7:0")
+        fv.ascent(tiny_cnn, "conv7:0")
     with pytest.raises(ObjectiveError, match="out of range"):
-        fv.render_iter(tiny_cnn, "conv2:6")
+        fv.ascent(tiny_cnn, "conv2:6")
     with pytest.raises(ValueError, match="batch"):
-        fv.render_iter(tiny_cnn, ["conv2:0", "conv2:1"], batch=3)
-    with pytest.raises(ValueError, match="param"):
-        fv.render_iter(tiny_cnn, "conv2:0", param="wavelet")
+        fv.ascent(tiny_cnn, ["conv2:0", "conv2:1"], batch=3)
+    with pytest.raises(ValueError, match="unknown parameterization 'wavelet'"):
+        fv.ascent(tiny_cnn, "conv2:0", param="wavelet")
     with pytest.raises(ValueError):
-        fv.render_iter(tiny_cnn, [])
+        fv.ascent(tiny_cnn, [])
     with pytest.raises(ValueError, match="batch"):
-        fv.render_iter(tiny_cnn, "conv2:0", batch=0)
+        fv.ascent(tiny_cnn, "conv2:0", batch=0)
     with pytest.raises(TypeError):
-        fv.render_iter("not a model", "conv2:0")
+        fv.ascent("not a model", "conv2:0")
     # A bare module is refused as by every other engine: only a Model knows the preprocessing.
     with pytest.raises(TypeError, match="cw.load_model"):
-        fv.render_iter(tiny_cnn.module, "conv2:0")
+        fv.ascent(tiny_cnn.module, "conv2:0")
 
 
 class _Viewing(torch.nn.Module):
@@ -215,10 +218,10 @@ def test_chunks_give_the_same_render(tiny_cnn):
     np.testing.assert_allclose(ones.images, whole.images, atol=1e-4)
     np.testing.assert_allclose(ones.losses, whole.losses, rtol=1e-4, atol=1e-5)
     # diversity compares the images, so it needs them all in one pass
-    run = fv.render_iter(tiny_cnn, fv.channel("conv2", 0) + fv.diversity("conv2"), batch=3, chunk=1)
+    run = fv.ascent(tiny_cnn, fv.channel("conv2", 0) + fv.diversity("conv2"), batch=3, chunk=1)
     assert run.chunk == 3
     with pytest.raises(ValueError, match="chunk"):
-        fv.render_iter(tiny_cnn, "conv2:0", chunk=0)
+        fv.ascent(tiny_cnn, "conv2:0", chunk=0)
 
 
 def test_objective_on_the_image_only(tiny_cnn):
@@ -228,3 +231,33 @@ def test_objective_on_the_image_only(tiny_cnn):
     assert np.abs(np.asarray(start) - 0.5).mean() < 0.01
     assert np.abs(np.asarray(away) - 0.5).mean() > 0.1
     assert away.objective_values[0] > 10 * start.objective_values[0]
+
+
+def test_old_names_and_maco_flag_still_work_and_warn(tiny_cnn):
+    with pytest.warns(FutureWarning, match="render_iter is now featureviz.ascent"):
+        run = fv.render_iter(tiny_cnn, "conv2:1", steps=2, size=12, seed=0)
+    assert isinstance(run, fv.Ascent)
+    with pytest.warns(FutureWarning, match="param='maco'"):
+        old = fv.visualize(tiny_cnn, "conv2:1", steps=2, size=12, seed=0, maco=True)
+    new = fv.visualize(tiny_cnn, "conv2:1", steps=2, size=12, seed=0, param="maco")
+    np.testing.assert_array_equal(np.asarray(old), np.asarray(new))
+
+
+def test_a_users_parameterization_callable(tiny_cnn):
+    """A constant-colour parameterization: three numbers per image, so the render must be flat."""
+    class Flat(fv.ImageParam):
+        def __init__(self, batch, size, generator=None, **common):
+            super().__init__(batch, size, **common)
+            self.colour = torch.zeros(batch, 3, 1, 1, device=self._device, requires_grad=True)
+            self.tensors = [self.colour]
+
+        def _raw(self):
+            return self.colour.expand(-1, -1, *self.size)
+
+    v = fv.visualize(tiny_cnn, "conv2:1", steps=5, size=12, seed=0, param=Flat,
+                     transforms=None)
+    a = np.asarray(v)
+    assert a.shape == (1, 12, 12, 3) and np.ptp(a[0].reshape(-1, 3), axis=0).max() < 1e-6
+    assert not np.allclose(a[0, 0, 0], 0.5)            # it moved away from grey
+    with pytest.raises(TypeError, match="parameters"):
+        fv.visualize(tiny_cnn, "conv2:1", steps=1, size=12, param=lambda *a, **k: 3)

@@ -1,11 +1,12 @@
-"""The render loop: gradient ascent on an image parameterization, one step per iteration.
+"""The gradient-ascent loop: one optimisation step of an image parameterization per iteration.
 
-:func:`render_iter` returns a :class:`Render`, an iterator of :class:`Frame` objects (one per
+:func:`ascent` returns an :class:`Ascent`, an iterator of :class:`Frame` objects (one per
 optimisation step) that a widget can consume live and stop at any time (stop iterating, or
 set the ``stop`` event). :func:`visualize` runs it to the end and returns a
-:class:`Visualization`.
+:class:`Visualization`. (``render_iter`` and ``Render`` are the old names of ``ascent`` and
+``Ascent``; they still work and warn.)
 
-Why it is faster than lucent's ``render_vis`` (measured on Lite0, CPU, see
+Why it is faster than lucent's ``render_vis`` (measured in docs/benchmarks.md with
 ``benchmarks/featureviz_vs_lucent.py``):
 
 - parameters stay frozen, so the backward pass computes gradients for the image only, not
@@ -26,26 +27,27 @@ Size: the image is optimised at ``size`` pixels (default 128) and resampled to t
 input size (224 for ImageNet models) before the forward pass, as lucent does. At 224 the
 model sees each rendered pixel larger than its training pixels, so a unit's pattern is drawn
 with fewer, bolder strokes, and the parameterization has a third of the values to optimise.
-``input_size=size`` renders natively instead: about three times cheaper per step, but the
-render is then tuned to a 128-px input (shown at 224 it excites its unit less than half as
-much: on Lite0 ``_blocks.8``, 24 steps, 9.5 vs 22.7), so the default keeps the model's size.
+``input_size=size`` renders natively instead: cheaper per step, but the render is then tuned
+to a 128-px input and excites its unit much less when shown at 224 (docs/benchmarks.md), so
+the default keeps the model's size.
 """
 from __future__ import annotations
 
+import inspect
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 
-from ...render import grid, to_png
 from ...core.guard import preserved
 from ...core.hooks import capture, run_until_captured
 from ...core.model_base import as_model
 from . import objectives as objs
 from .objectives import INPUT, LOGITS, Objective, as_objective
-from .param import ImageParam
+from .param import make_param
 from .transforms import Compose, Resize, as_transforms
 
 DEFAULT_STEPS = 512
@@ -145,22 +147,6 @@ class Visualization:
     def __getitem__(self, k):
         return self.images[k]
 
-    def to_png(self, index: int | None = None, pad: int = 2) -> bytes:
-        """PNG bytes of one image, or of all of them side by side."""
-        if index is not None:
-            return to_png(self.images[index])
-        if len(self.images) == 1:
-            return to_png(self.images[0])
-        return to_png(grid(list(self.images), ncols=len(self.images), pad=pad))
-
-    def save(self, path, index: int | None = None) -> None:
-        """Write a PNG: one image (``index``) or the whole batch in a row."""
-        with open(path, "wb") as f:
-            f.write(self.to_png(index))
-
-    def _repr_png_(self):
-        return self.to_png()
-
 
 def _size2(size) -> tuple[int, int]:
     if isinstance(size, (int, np.integer)):
@@ -169,23 +155,52 @@ def _size2(size) -> tuple[int, int]:
     return int(h), int(w)
 
 
-class Render:
+class Ascent:
     """A feature-visualization run: iterate it for :class:`Frame` objects, one per step.
 
-    Stops after ``steps`` steps, when the consumer stops iterating, or when ``stop`` (a
-    ``threading.Event``) is set. :meth:`result` gives the :class:`Visualization` of the
-    images reached so far; :meth:`frame` the current images as numpy.
+    ``objective``: an :class:`~cnnwidgets.engines.featureviz.objectives.Objective`, a string
+    ``"layer:channel"`` (``"-layer:channel"`` for the negative image), or a list of them,
+    rendered as one batch with one image each. ``batch``: with one objective, render N
+    images of it at once (add ``diversity`` to make them differ).
+
+    ``param``: a name from :data:`~cnnwidgets.engines.featureviz.param.PARAMETERIZATIONS`
+    ("fft", default; "pixel"; "maco": the Fourier phase only, magnitude fixed) or a callable
+    ``(batch, size, device=, generator=, decorrelate=, valid=) -> ImageParam``;
+    ``param_args``: its parameters (e.g. ``{"decay_power": 1.5}``). ``decorrelate``: ImageNet
+    colour decorrelation; ``valid``: "sigmoid" (default) or "clamp" to keep pixels in [0, 1].
+    ``transforms``: "standard" (lucent's pad, jitter, scale, rotate, jitter), a list (of
+    :mod:`~cnnwidgets.engines.featureviz.transforms` or any ``tensor -> tensor`` callables),
+    or None. ``tv``, ``l1``, ``l2``, ``blur``: weights of image regularisers.
+    ``lr``: Adam's learning rate (default: the parameterization's, 0.05; 0.25 for MACO);
+    ``optimizer``: a callable ``params -> Optimizer`` instead.
+    ``channels_last``: feed the model channels-last tensors (default: when its weights are
+    stored so, see ``Model.set_channels_last``; models that ``.view()`` their activations
+    fall back automatically). ``chunk``: images per forward pass (default: 1 on the CPU, where
+    single images are faster per image, the whole batch elsewhere).
+    ``seed``: makes the run repeatable (None draws one from torch's global generator; the
+    result's ``seed`` reproduces it). ``size``: the optimised image (default 128), resampled
+    to ``input_size`` (default the model's) before each forward pass. ``stop``: a
+    ``threading.Event`` that ends the run early.
+
+    Stops after ``steps`` steps, when the consumer stops iterating, or when ``stop`` is set.
+    :meth:`result` gives the :class:`Visualization` of the images reached so far; :meth:`frame`
+    the current images as numpy.
     """
 
     def __init__(self, model, objective, *, steps: int = DEFAULT_STEPS,
-                 size: int | Sequence[int] = DEFAULT_SIZE, param: str = "fft",
-                 decorrelate: bool = True, batch: int | None = None, transforms="standard",
-                 lr: float | None = None, seed: int | None = None, tv: float = 0.0,
-                 l1: float = 0.0, l2: float = 0.0, blur: float = 0.0, maco: bool = False,
-                 valid: str = "sigmoid", input_size: int | Sequence[int] | None = None,
+                 size: int | Sequence[int] = DEFAULT_SIZE, param: str | Callable = "fft",
+                 param_args: dict | None = None, decorrelate: bool = True,
+                 batch: int | None = None, transforms="standard", lr: float | None = None,
+                 seed: int | None = None, tv: float = 0.0, l1: float = 0.0, l2: float = 0.0,
+                 blur: float = 0.0, valid: str = "sigmoid",
+                 input_size: int | Sequence[int] | None = None,
                  stop: threading.Event | None = None,
                  optimizer: Callable[[list], torch.optim.Optimizer] | None = None,
-                 channels_last: bool | None = None, chunk: int | None = None):
+                 channels_last: bool | None = None, chunk: int | None = None,
+                 maco: bool = False):
+        if maco:
+            warnings.warn("maco=True is deprecated; use param='maco'", FutureWarning, stacklevel=3)
+            param = "maco"
         self.model = as_model(model)
         if self.model.in_channels != 3:
             raise ValueError(f"feature visualization renders RGB images; this model takes "
@@ -212,8 +227,8 @@ class Render:
         self.seed = int(torch.randint(0, 2**62, (1,)).item()) if seed is None else int(seed)
         device = self.model.device
         gen = torch.Generator().manual_seed(self.seed)
-        self.param = ImageParam(n, _size2(size), param=param, decorrelate=decorrelate,
-                                valid=valid, maco=maco, device=device, generator=gen)
+        self.param = make_param(param, n, _size2(size), device=device, generator=gen,
+                                decorrelate=decorrelate, valid=valid, **dict(param_args or {}))
         self._generator = gen
         target = self.model.input_size if input_size is None else _size2(input_size)
         user = as_transforms(transforms)
@@ -229,9 +244,7 @@ class Render:
                 penalty = reg() * float(weight) + penalty
         self._penalty = penalty if isinstance(penalty, Objective) else None
 
-        if lr is None:
-            lr = MACO_LR if maco else DEFAULT_LR
-        self.lr = float(lr)
+        self.lr = float(getattr(self.param, "default_lr", 0.05) if lr is None else lr)
         make_opt = optimizer or (lambda ps: torch.optim.Adam(ps, lr=self.lr))
         self.optimizer = make_opt(self.param.parameters())
 
@@ -378,47 +391,61 @@ class Render:
                              steps=self.step, values_history=history)
 
 
-def render_iter(model, objective, **kwargs) -> Render:
-    """Start a render; iterate the returned :class:`Render` for one :class:`Frame` per step.
+def ascent(model, objective, **settings) -> Ascent:
+    """Start a run; iterate the returned :class:`Ascent` for one :class:`Frame` per step.
 
-    Takes the arguments of :func:`visualize`. Errors in the arguments (unknown layer,
-    channel out of range) are raised here, before the first step.
+    Takes the settings of :class:`Ascent`. Errors in them (unknown layer, channel out of
+    range) are raised here, before the first step.
     """
-    return Render(model, objective, **kwargs)
+    return Ascent(model, objective, **settings)
 
 
-def visualize(model, objective, *, steps: int = DEFAULT_STEPS, size=DEFAULT_SIZE,
-              param: str = "fft", decorrelate: bool = True, batch: int | None = None,
-              transforms="standard", lr: float | None = None, seed: int | None = None,
-              tv: float = 0.0, l1: float = 0.0, l2: float = 0.0, blur: float = 0.0,
-              maco: bool = False, stream: bool = False, **kwargs: Any):
+def visualize(model, objective, *, stream: bool = False, **settings):
     """Feature visualization: optimise images that maximise ``objective``.
 
-    ``objective``: an :class:`~cnnwidgets.engines.featureviz.objectives.Objective`, a string
-    ``"layer:channel"`` (``"-layer:channel"`` for the negative image), or a list of them,
-    rendered as one batch with one image each. ``batch``: with one objective, render N
-    images of it at once (add ``diversity`` to make them differ).
-
-    ``param``: "fft" (1/f-scaled Fourier basis, default) or "pixel"; ``decorrelate``: ImageNet
-    colour decorrelation; ``maco``: optimise the Fourier phase only, magnitude fixed;
-    ``valid``: "sigmoid" (default) or "clamp" to keep pixels in [0, 1].
-    ``transforms``: "standard" (lucent's pad, jitter, scale, rotate, jitter), a list (of
-    :mod:`~cnnwidgets.engines.featureviz.transforms` or any ``tensor -> tensor`` callables),
-    or None. ``tv``, ``l1``, ``l2``, ``blur``: weights of image regularisers.
-    ``lr``: Adam's learning rate (default 0.05; 0.25 with ``maco``); ``optimizer``: a callable ``params -> Optimizer`` instead.
-    ``channels_last``: feed the model channels-last tensors (default: when its weights are
-    stored so, see ``Model.set_channels_last``; models that ``.view()`` their activations
-    fall back automatically).
-    ``seed``: makes the run repeatable (None draws one from torch's global generator; the
-    result's ``seed`` reproduces it). ``size``: the optimised image (default 128), resampled
-    to ``input_size`` (default the model's) before each forward pass. ``stop``: a
-    ``threading.Event`` that ends the run early.
+    ``settings`` are those of :class:`Ascent` (steps, size, param, decorrelate, batch,
+    transforms, lr, seed, tv, l1, l2, blur, valid, input_size, stop, optimizer, ...).
 
     Returns a :class:`Visualization` (``np.asarray`` gives (N, H, W, 3) floats in [0, 1]),
-    or with ``stream=True`` the :class:`Render` iterator that yields ``(step, images, loss)``
+    or with ``stream=True`` the :class:`Ascent` iterator that yields ``(step, images, loss)``
     frames.
     """
-    run = Render(model, objective, steps=steps, size=size, param=param, decorrelate=decorrelate,
-                 batch=batch, transforms=transforms, lr=lr, seed=seed, tv=tv, l1=l1, l2=l2,
-                 blur=blur, maco=maco, **kwargs)
+    run = Ascent(model, objective, **settings)
     return run if stream else run.run()
+
+
+def optimized_pair(model, layer: str, channel: int, n: int = 1, **settings):
+    """(negative, positive) optimized images of one channel for Distill's six-column figure,
+    each (n, H, W, 3), rendered as one batch with ``settings`` of :class:`Ascent`."""
+    objectives = [f"-{layer}:{channel}"] * n + [f"{layer}:{channel}"] * n
+    images = np.asarray(visualize(model, objectives, **settings))
+    return images[:n], images[n:]
+
+
+def _with_settings(fn, *, leading: int):
+    """``fn``'s signature with Ascent's settings spelled out (help(), IDEs, notebooks' tab
+    completion), so the settings are defined once, on :class:`Ascent`."""
+    own = list(inspect.signature(fn).parameters.values())
+    settings = list(inspect.signature(Ascent.__init__).parameters.values())[3:]
+    keep = [p for p in own[:leading]] + [p for p in own if p.kind is p.KEYWORD_ONLY]
+    fn.__signature__ = inspect.Signature(keep + [p for p in settings if p.name not in
+                                                 {q.name for q in keep}])
+    return fn
+
+
+_with_settings(visualize, leading=2)
+_with_settings(ascent, leading=2)
+
+
+class Render(Ascent):
+    """Deprecated name of :class:`Ascent`."""
+
+    def __init__(self, *args, **kwargs):
+        warnings.warn("featureviz.Render is now featureviz.Ascent", FutureWarning, stacklevel=2)
+        super().__init__(*args, **kwargs)
+
+
+def render_iter(model, objective, **settings) -> Ascent:
+    """Deprecated name of :func:`ascent`."""
+    warnings.warn("featureviz.render_iter is now featureviz.ascent", FutureWarning, stacklevel=2)
+    return Ascent(model, objective, **settings)
