@@ -34,6 +34,10 @@ an activation (for EfficientNet-Lite0 the BatchNorms ``_bn0``, ``_blocks.N._bn0`
 and :func:`pre_activation_layer` maps an activation name to the layer before it
 (``_blocks.5._act1`` -> ``_blocks.5._bn1``).
 
+This package: :mod:`.preactivation` (which layers are signed), :mod:`.receptive_field` (where a
+crop is cut), :mod:`.columns` (the top-k tables and their one merge), this module (the tracker:
+updates, crops, merging, state) and :mod:`.scan` (a data set with progress).
+
 Cost and memory: the forward pass stops right after the hooked layer under
 ``torch.inference_mode``; every column is a set of fixed-size tensors on the model's device,
 merged with each batch by one sort over ``(channels, k + batch)``; crops (the effective
@@ -46,24 +50,19 @@ from __future__ import annotations
 
 import copy
 import threading
-import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from ..core.guard import preserved
-from ..core.hooks import capture, run_until_captured
-from ..core.model_base import as_model
-
-COLUMNS = ("min", "slightly_negative", "slightly_positive", "max")
-
-# Modules whose input is "pre-activation": a ReLU-like nonlinearity squashes the negative side.
-ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU,
-               nn.SiLU, nn.Mish, nn.Hardswish, nn.Hardsigmoid, nn.Sigmoid, nn.Tanh, nn.Softplus)
+from ...core.guard import preserved
+from ...core.hooks import capture, run_until_captured
+from ...core.model_base import as_model
+from .columns import COLUMNS, Column, Side, merge_into
+from .receptive_field import receptive_field
+from .scan import scan, scan_iter
 
 
 @dataclass(frozen=True)
@@ -84,204 +83,6 @@ class Example:
     column: str
 
 
-# ---- pre-activation layers -------------------------------------------------------------------
-def _activation_inputs(m) -> dict[str, list[str]]:
-    """activation layer name -> names of the layers whose outputs it reads, one per call (an
-    activation module may be called several times, as ResNet's ``relu``); one probe forward."""
-    modules = {n: mod for n, mod in m.module.named_modules() if n and n in m.layer_info}
-    produced: dict[int, str] = {}
-    feeds: dict[str, list[str]] = {}
-
-    def record_output(name):
-        def hook(_mod, _inp, out):
-            if isinstance(out, torch.Tensor):
-                produced.setdefault(id(out), name)
-        return hook
-
-    def record_input(name):
-        def hook(_mod, inputs):
-            if inputs and isinstance(inputs[0], torch.Tensor):
-                src = produced.get(id(inputs[0]))
-                if src is not None and src not in feeds.setdefault(name, []):
-                    feeds[name].append(src)
-        return hook
-
-    handles = []
-    try:
-        with preserved(m.module), torch.inference_mode():
-            for n, mod in modules.items():
-                handles.append(mod.register_forward_hook(record_output(n)))
-                if isinstance(mod, ACTIVATIONS):
-                    handles.append(mod.register_forward_pre_hook(record_input(n)))
-            outputs = []  # keep outputs alive so that ids are not reused during the probe
-            keep = [mod.register_forward_hook(lambda _m, _i, o: outputs.append(o))
-                    for mod in modules.values()]
-            handles.extend(keep)
-            m.module(m.example_input())
-    finally:
-        for h in handles:
-            h.remove()
-    return feeds
-
-
-def pre_activation_layers(model) -> list[str]:
-    """Layers whose output is the input of an activation (ReLU, ReLU6, SiLU, ...): signed maps,
-    the ones to scan for the negative columns. In ``model.layers`` order."""
-    m = as_model(model)
-    sources = {src for srcs in _activation_inputs(m).values() for src in srcs}
-    return [n for n in m.layers if n in sources]
-
-
-def pre_activation_layer(model, layer: str) -> str:
-    """The layer whose output an activation layer reads (``_blocks.5._act1`` -> ``_blocks.5._bn1``).
-
-    A layer that is not an activation is returned as it is. An activation module called more
-    than once (ResNet's shared ``relu``) gives the layer before its first call.
-    """
-    m = as_model(model)
-    m.check_layer(layer)
-    if not isinstance(m.module_of(layer), ACTIVATIONS):
-        return layer
-    feeds = _activation_inputs(m).get(layer)
-    if not feeds:
-        raise ValueError(f"the input of {layer!r} is not the output of a named layer (it is "
-                         "computed inside a parent's forward); pick the layer by hand")
-    return feeds[0]
-
-
-# ---- receptive field ---------------------------------------------------------------------------
-def _central_interval(weights: torch.Tensor, mass: float) -> tuple[int, int]:
-    """Smallest index range [lo, hi) outside of which at most (1 - mass) / 2 of the total
-    weight lies on each side."""
-    c = weights.cumsum(0)
-    total = float(c[-1])
-    tail = (1 - mass) / 2 * total
-    lo = int(torch.searchsorted(c, torch.tensor(tail, dtype=c.dtype), right=True))
-    hi = int(torch.searchsorted(c, torch.tensor(total - tail, dtype=c.dtype))) + 1
-    return min(lo, hi - 1), min(hi, len(weights))
-
-
-def receptive_field(model, layer: str, mass: float | None = None
-                    ) -> tuple[tuple[int, int, int, int], tuple[int, int], tuple[float, float]]:
-    """The input box that one position of ``layer`` sees, probed by one backward pass.
-
-    Returns ``(box, position, stride)``: ``box`` = (y0, x0, y1, x1) (end exclusive) for the
-    centre ``position`` (row, col) of the layer's map, and ``stride`` = input size / map size,
-    to move the box to other positions. ``mass=None``: the theoretical receptive field, every
-    input pixel with a nonzero gradient (summed over channels and four random inputs, so that
-    a ReLU that is off for one input does not shrink it). ``mass=0.9``: the effective receptive
-    field (Luo et al. 2016), the central rows and columns that hold 90 % of the gradient
-    magnitude, made square; deep layers see the whole image in theory but mostly the middle.
-    """
-    m = as_model(model)
-    m.check_layer(layer)
-    shape = m.layer_info[layer].shape
-    if len(shape) != 3:
-        raise ValueError(f"layer {layer!r} has output shape {shape}, not a (C, H, W) map")
-    if mass is not None and not 0 < mass <= 1:
-        raise ValueError(f"mass must lie in (0, 1], got {mass!r}")
-    # A widget makes a new tracker whenever the layer changes: probe each layer once.
-    key = (layer, mass, tuple(m.input_size))
-    cached = _rf_cache.setdefault(m.module, {})
-    if key not in cached:
-        cached[key] = _probe_receptive_field(m, layer, shape, mass)
-    return cached[key]
-
-
-_rf_cache: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
-
-
-def _probe_receptive_field(m, layer: str, shape: tuple, mass: float | None):
-    _, h, w = shape
-    H, W = m.input_size
-    ic, jc = h // 2, w // 2
-    stride = (H / h, W / w)
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(4, m.in_channels, H, W, generator=gen).to(m.device, m.dtype).requires_grad_(True)
-    with preserved(m.module), torch.enable_grad(), \
-            capture({layer: m.module_of(layer)}, stop_after_last=True, transform=lambda t: t) as st:
-        run_until_captured(lambda: m.module(x))
-        st[layer][:, :, ic, jc].sum().backward()
-    g = x.grad.detach().abs().sum((0, 1)).double().cpu()
-    rows, cols = torch.nonzero(g.sum(1) > 0).flatten(), torch.nonzero(g.sum(0) > 0).flatten()
-    if len(rows) == 0:  # a dead position: fall back to the stride-sized cell
-        cy, cx = (ic + 0.5) * stride[0], (jc + 0.5) * stride[1]
-        return ((int(cy - stride[0] / 2), int(cx - stride[1] / 2),
-                 int(np.ceil(cy + stride[0] / 2)), int(np.ceil(cx + stride[1] / 2))),
-                (ic, jc), stride)
-    if mass is None:
-        return (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1), (ic, jc), stride
-    y0, y1 = _central_interval(g.sum(1), mass)
-    x0, x1 = _central_interval(g.sum(0), mass)
-    side = max(y1 - y0, x1 - x0, int(np.ceil(max(stride))))
-    cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
-    top, left = int(round(cy - side / 2)), int(round(cx - side / 2))
-    return (top, left, top + side, left + side), (ic, jc), stride
-
-
-# ---- the tracker -------------------------------------------------------------------------------
-class _Column:
-    """A fixed-size table per channel: rank-ordered values, ids, positions, and crop slots."""
-
-    def __init__(self, channels: int, size: int, crop_shape: tuple, device):
-        self.size = size
-        self.val = torch.zeros(channels, size, device=device)
-        self.seq = torch.full((channels, size), -1, dtype=torch.long, device=device)
-        self.pos = torch.zeros(channels, size, 2, dtype=torch.long, device=device)
-        # slot[c, r]: where the crop of the rank-r entry lives; crops never move when ranks do.
-        self.slot = torch.arange(size, device=device).repeat(channels, 1)
-        self.crop = torch.zeros(channels, size, *crop_shape, dtype=torch.uint8, device=device)
-
-    def tensors(self) -> dict[str, torch.Tensor]:
-        return {"val": self.val, "seq": self.seq, "pos": self.pos, "slot": self.slot,
-                "crop": self.crop}
-
-    def valid(self) -> torch.Tensor:
-        return self.seq >= 0
-
-    def select(self, key_old: torch.Tensor, val: torch.Tensor, seq: torch.Tensor,
-               pos: torch.Tensor, key_new: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Keep the ``size`` entries with the smallest key among the column and the candidates.
-
-        ``key_*`` is +inf for empty entries and for candidates that do not qualify; ties go to
-        the smaller ``seq`` (the image seen first). Candidates are (channels, n). Returns the
-        (channel, candidate) indices of the candidates that entered, in the order of the slots
-        they were given (so the caller fills ``crop[channel, slot]`` for them).
-        """
-        C, K = self.seq.shape
-        keys = torch.cat([key_old, key_new], 1)
-        seqs = torch.cat([torch.where(self.valid(), self.seq, -1), seq], 1)
-        by_seq = seqs.argsort(dim=1, stable=True)
-        order = by_seq.gather(1, keys.gather(1, by_seq).argsort(dim=1, stable=True))[:, :K]
-        kept_key = keys.gather(1, order)
-        from_old = order < K
-        old_i = order.clamp(max=K - 1)
-        new_i = (order - K).clamp(min=0)
-        n = val.shape[1]
-        cand = torch.arange(C, device=val.device)[:, None] * n + new_i  # flat candidate index
-
-        def pick(old, new):
-            o = old.gather(1, old_i) if old.ndim == 2 else old.gather(
-                1, old_i[..., None].expand(-1, -1, old.shape[-1]))
-            nw = new.reshape(C * n, *new.shape[2:])[cand]
-            mask = from_old if old.ndim == 2 else from_old[..., None]
-            return torch.where(mask, o, nw)
-
-        new_val, new_seq, new_pos = pick(self.val, val), pick(self.seq, seq), pick(self.pos, pos)
-        # Old entries that were pushed out give their crop slots to the candidates that came in;
-        # both lists are taken row by row, and each row has as many of one as of the other.
-        kept_old = torch.zeros(C, K, dtype=torch.bool, device=val.device)
-        rows = torch.arange(C, device=val.device)[:, None].expand(C, K)
-        kept_old[rows[from_old], order[from_old]] = True
-        entered = ~from_old
-        slot = self.slot.gather(1, old_i)
-        slot[entered] = self.slot[~kept_old]
-        new_seq = torch.where(torch.isfinite(kept_key), new_seq, -1)
-        self.val, self.seq, self.pos, self.slot = new_val, new_seq, new_pos, slot
-        # Entries that entered without qualifying (key inf: empty filler) need no crop.
-        fill = entered & torch.isfinite(kept_key)
-        ch = torch.arange(C, device=val.device)[:, None].expand(C, K)
-        return ch[fill], new_i[fill], slot[fill]
 
 
 class ActivationSpectrum:
@@ -338,11 +139,11 @@ class ActivationSpectrum:
         self.crop_px = int(min(crop_px, side, *m.input_size))
         crop_shape = (m.in_channels, self.crop_px, self.crop_px)
         C = len(chans)
-        self._cols = {"max": _Column(C, self.k, crop_shape, self._device),
-                      "min": _Column(C, self.k, crop_shape, self._device),
-                      "slightly_positive": _Column(C, self.pool if self._fixed is None else self.k,
+        self._cols = {"max": Column(C, self.k, crop_shape, self._device),
+                      "min": Column(C, self.k, crop_shape, self._device),
+                      "slightly_positive": Column(C, self.pool if self._fixed is None else self.k,
                                                    crop_shape, self._device),
-                      "slightly_negative": _Column(C, self.pool if self._fixed is None else self.k,
+                      "slightly_negative": Column(C, self.pool if self._fixed is None else self.k,
                                                    crop_shape, self._device)}
         self.images_seen = 0
         self._next_seq = 0
@@ -487,30 +288,6 @@ class ActivationSpectrum:
         live = set(live.cpu().tolist())
         self._ids = {s: v for s, v in self._ids.items() if s in live}
 
-    def _merge_candidates(self, vmax, amax, vmin, amin, seq, crop_fn) -> None:
-        """Merge per-image candidates (C, n) into the four columns; crop_fn makes entering crops."""
-        inf = torch.tensor(float("inf"), device=vmax.device)
-        # Running extremes first, so the relative targets already include this batch.
-        for name, v, p, key in (("max", vmax, amax, -vmax), ("min", vmin, amin, vmin)):
-            col = self._cols[name]
-            sign = -1 if name == "max" else 1
-            key_old = torch.where(col.valid(), sign * col.val, inf)
-            ch, ci, slot = col.select(key_old, v, seq.expand_as(v), p, key)
-            if len(ch):
-                col.crop[ch, slot] = crop_fn(ch, ci, p)
-        t = self._targets()
-        for name, v, p, side, ok in (("slightly_positive", vmax, amax, "positive", vmax > 0),
-                                     ("slightly_negative", vmin, amin, "negative", vmin < 0)):
-            col = self._cols[name]
-            tt = t[side][:, None]
-            key_old = torch.where(col.valid(), (col.val - tt).abs(), inf)
-            key_old = torch.where(torch.isnan(key_old), inf, key_old)
-            key = torch.where(ok, (v - tt).abs(), inf)
-            key = torch.where(torch.isnan(key), inf, key)
-            ch, ci, slot = col.select(key_old, v, seq.expand_as(v), p, key)
-            if len(ch):
-                col.crop[ch, slot] = crop_fn(ch, ci, p)
-
     def update(self, images: Any, ids: Sequence | None = None) -> "ActivationSpectrum":
         """Add a batch: anything ``Model.prepare`` reads (a list of images, one image, or a ready
         (N, C, H, W) input tensor). ``ids``: one per image (default: index in the stream)."""
@@ -533,7 +310,9 @@ class ActivationSpectrum:
             def crop_fn(ch, ci, pos):
                 return self._crops(x, ci, self._boxes(pos[ch, ci], x.shape[-2:]), shown)
 
-            self._merge_candidates(vmax.T, amax, vmin.T, amin, seq, crop_fn)
+            every = torch.ones_like(vmax.T, dtype=torch.bool)
+            merge_into(self._cols, Side(vmax.T, seq.expand(C, N), amax, every, crop_fn),
+                       Side(vmin.T, seq.expand(C, N), amin, every, crop_fn), self._targets)
             self._prune_ids()
         return self
 
@@ -571,8 +350,6 @@ class ActivationSpectrum:
             side_max = torch.cat([torch.arange(0, K1), torch.arange(K1 + K2, K1 + K2 + sp.size)])
             side_min = torch.cat([torch.arange(K1, K1 + K2),
                                   torch.arange(K1 + K2 + sp.size, val.shape[1])])
-            inf = torch.tensor(float("inf"), device=self._device)
-
             def unique_side(idx):
                 v, s, p, ok = val[:, idx], seq[:, idx], pos[:, idx], valid[:, idx]
                 # Same image twice in a row: keep the first, mark the rest invalid.
@@ -590,26 +367,8 @@ class ActivationSpectrum:
                     return crops[ch, index[ci]]
                 return fn
 
-            for name, v, s, p, ok, idx, sign in (("max", vmax, smax, pmax, okmax, imax, -1),
-                                                 ("min", vmin, smin, pmin, okmin, imin, 1)):
-                col = self._cols[name]
-                key_old = torch.where(col.valid(), sign * col.val, inf)
-                ch, ci, slot = col.select(key_old, v, s, p, torch.where(ok, sign * v, inf))
-                if len(ch):
-                    col.crop[ch, slot] = crop_from(idx)(ch, ci, p)
-            t = self._targets()
-            for name, v, s, p, ok, idx, side, good in (
-                    ("slightly_positive", vmax, smax, pmax, okmax, imax, "positive", vmax > 0),
-                    ("slightly_negative", vmin, smin, pmin, okmin, imin, "negative", vmin < 0)):
-                col = self._cols[name]
-                tt = t[side][:, None]
-                key_old = torch.where(col.valid(), (col.val - tt).abs(), inf)
-                key_old = torch.where(torch.isnan(key_old), inf, key_old)
-                key = torch.where(ok & good, (v - tt).abs(), inf)
-                key = torch.where(torch.isnan(key), inf, key)
-                ch, ci, slot = col.select(key_old, v, s, p, key)
-                if len(ch):
-                    col.crop[ch, slot] = crop_from(idx)(ch, ci, p)
+            merge_into(self._cols, Side(vmax, smax, pmax, okmax, crop_from(imax)),
+                       Side(vmin, smin, pmin, okmin, crop_from(imin)), self._targets)
             self._ids.update({s + offset: v for s, v in other._ids.items()})
             self._next_seq += other._next_seq
             self.images_seen += other.images_seen
@@ -690,69 +449,15 @@ class ActivationSpectrum:
     # ---- scanning a data set ----------------------------------------------------------------------
     def scan_iter(self, data: Any, batch_size: int = 32, *, stop: threading.Event | None = None,
                   limit: int | None = None) -> Iterator[tuple[int, int | None]]:
-        """Update from a whole data source, yielding ``(images_seen_in_this_scan, total or None)``
-        after each batch; ends early when ``stop`` is set or after ``limit`` images.
-
-        ``data``: see :func:`cnnwidgets.data.datasets.iter_batches` (a DataLoader, a folder, a
-        Dataset, an iterable of images or of dicts with an "image" key, a 4-D tensor).
-        """
-        from ..data.datasets import iter_batches, stream_length
-
-        total = stream_length(data)
-        if limit is not None:
-            total = limit if total is None else min(total, limit)
-        seen = 0
-        for images, ids in iter_batches(data, batch_size):
-            if stop is not None and stop.is_set():
-                return
-            if limit is not None and seen + len(images) > limit:
-                images, ids = images[:limit - seen], (None if ids is None else ids[:limit - seen])
-            if len(images) == 0:
-                return
-            self.update(images, ids)
-            seen += len(images)
-            yield seen, total
-            if limit is not None and seen >= limit:
-                return
+        """Update from a whole data source; see :func:`.scan.scan_iter`."""
+        return scan_iter(self, data, batch_size, stop=stop, limit=limit)
 
     def scan(self, data: Any, batch_size: int = 32, *, progress: bool | str | Callable = "auto",
              stop: threading.Event | None = None, limit: int | None = None) -> "ActivationSpectrum":
-        """Update from a whole data source (see :meth:`scan_iter`); returns ``self``.
-
-        ``progress``: "auto" (a tqdm bar outside notebooks, where a widget shows progress
-        instead), True / False, or a callable ``(images_seen, total or None)`` called after
-        each batch.
-        """
-        bar = None
-        callback = progress if callable(progress) else None
-        if progress is True or (progress == "auto" and not _in_notebook()):
-            from tqdm import tqdm
-
-            bar = tqdm(unit="img", desc=f"scanning {self.layer}")
-        try:
-            last = 0
-            for seen, total in self.scan_iter(data, batch_size, stop=stop, limit=limit):
-                if bar is not None:
-                    bar.total = total
-                    bar.update(seen - last)
-                last = seen
-                if callback is not None:
-                    callback(seen, total)
-        finally:
-            if bar is not None:
-                bar.close()
+        """Update from a whole data source with progress; see :func:`.scan.scan`."""
+        scan(self, data, batch_size, progress=progress, stop=stop, limit=limit)
         return self
 
     def __repr__(self) -> str:
         return (f"<ActivationSpectrum {self.layer}: {len(self.channels)} channels, k={self.k}, "
                 f"{self.images_seen} images>")
-
-
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:
-        return False
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
