@@ -5,6 +5,7 @@ A pair agrees when the Pearson correlation is at least ``min_corr`` or every val
 map that is right in shape but wrong in scale, the tolerance alone fails maps that differ only
 by an upsampling convention.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,9 +19,9 @@ MIN_CORR = 0.99
 class Agreement:
     corr: float
     max_diff: float
-    scale: float          # max |peer|, what max_diff is relative to
+    scale: float  # max |peer|, what max_diff is relative to
     ok: bool
-    how: str = ""         # what was compared, for the table
+    how: str = ""  # what was compared, for the table
 
     def __str__(self) -> str:
         verdict = "ok" if self.ok else "DISAGREE"
@@ -40,8 +41,9 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float((da * db).sum() / den)
 
 
-def compare(ours, peer, *, min_corr: float = MIN_CORR, rtol: float = 1e-4, atol: float = 1e-6,
-            how: str = "") -> Agreement:
+def compare(
+    ours, peer, *, min_corr: float = MIN_CORR, rtol: float = 1e-4, atol: float = 1e-6, how: str = ""
+) -> Agreement:
     ours = np.asarray(ours, dtype=np.float64)
     peer = np.asarray(peer, dtype=np.float64)
     if ours.shape != peer.shape:

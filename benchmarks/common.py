@@ -1,4 +1,5 @@
 """What every comparison module shares: the run settings and the availability of our engines."""
+
 from __future__ import annotations
 
 import copy
@@ -13,11 +14,11 @@ import cnnwidgets as cw
 @dataclass
 class Settings:
     device: str = "cpu"
-    quick: bool = False           # tiny settings, agreement only (no timing)
-    budget_s: float = 30.0        # timing budget per row (see timing.time_interleaved)
+    quick: bool = False  # tiny settings, agreement only (no timing)
+    budget_s: float = 30.0  # timing budget per row (see timing.time_interleaved)
     min_rounds: int = 3
     max_rounds: int = 15
-    profile: bool = False         # print torch.profiler's top ops of our side per row
+    profile: bool = False  # print torch.profiler's top ops of our side per row
     peer_layout: str = "pytorch"  # the peers' module: "pytorch" (NCHW) or "ours" (see peer_model)
     extra: dict = field(default_factory=dict)
 
@@ -47,9 +48,12 @@ def peer_model(model, s: Settings):
     return kept[1]
 
 
-_HOMES = {"cam": "cnnwidgets.engines.cam", "saliency": "cnnwidgets.engines.saliency",
-          "ActivationSpectrum": "cnnwidgets.engines.spectrum",
-          "visualize": "cnnwidgets.engines.featureviz"}
+_HOMES = {
+    "cam": "cnnwidgets.engines.cam",
+    "saliency": "cnnwidgets.engines.saliency",
+    "ActivationSpectrum": "cnnwidgets.engines.spectrum",
+    "visualize": "cnnwidgets.engines.featureviz",
+}
 
 
 def engine(name: str):

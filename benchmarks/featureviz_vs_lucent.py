@@ -16,6 +16,7 @@ and the ratios of medians are what to read.
     python benchmarks/featureviz_vs_lucent.py [--steps 32] [--size 128] [--channels 8]
     python benchmarks/featureviz_vs_lucent.py --match 512    # time to lucent's objective
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,8 @@ import torch
 import torch.nn.functional as F
 
 import cnnwidgets as cw
-from cnnwidgets.engines.featureviz import ascent
 from cnnwidgets.core import capture, run_until_captured
+from cnnwidgets.engines.featureviz import ascent
 
 DEFAULT_LAYER = "_blocks.8"
 
@@ -66,8 +67,9 @@ def lucent_module(model, peer_layout: str = "pytorch") -> torch.nn.Module:
     return module
 
 
-def _lucent_one(model, layer: str, channel: int, steps: int, size: int, seed: int,
-                peer_layout: str = "pytorch") -> tuple[np.ndarray, float]:
+def _lucent_one(
+    model, layer: str, channel: int, steps: int, size: int, seed: int, peer_layout: str = "pytorch"
+) -> tuple[np.ndarray, float]:
     _lucent_compat()
     from lucent.optvis import param, render, transform
 
@@ -76,15 +78,22 @@ def _lucent_one(model, layer: str, channel: int, steps: int, size: int, seed: in
     np.random.seed(seed)
     transforms = list(transform.standard_transforms) + [model.normalize]
     t0 = time.perf_counter()
-    images = render.render_vis(module, f"{layer.replace('.', '_')}:{channel}",
-                               lambda: param.image(size), transforms=transforms,
-                               thresholds=(steps,), preprocess=False, show_image=False,
-                               progress=False)
+    images = render.render_vis(
+        module,
+        f"{layer.replace('.', '_')}:{channel}",
+        lambda: param.image(size),
+        transforms=transforms,
+        thresholds=(steps,),
+        preprocess=False,
+        show_image=False,
+        progress=False,
+    )
     return images[-1][0], time.perf_counter() - t0
 
 
-def _lucent_each(model, layer: str, channels, steps: int, size: int, seed: int,
-                 peer_layout: str = "pytorch") -> tuple[np.ndarray, float]:
+def _lucent_each(
+    model, layer: str, channels, steps: int, size: int, seed: int, peer_layout: str = "pytorch"
+) -> tuple[np.ndarray, float]:
     """Lucent on each channel, one call each as its tutorials do: (N, H, W, 3) images and the
     summed seconds."""
     total, imgs = 0.0, []
@@ -95,7 +104,9 @@ def _lucent_each(model, layer: str, channels, steps: int, size: int, seed: int,
     return np.stack(imgs), total
 
 
-def _ours(model, layer: str, channels, steps: int, size: int, seed: int) -> tuple[np.ndarray, float]:
+def _ours(
+    model, layer: str, channels, steps: int, size: int, seed: int
+) -> tuple[np.ndarray, float]:
     objs = [f"{layer}:{c}" for c in channels]
     t0 = time.perf_counter()
     # The loop and the final images only, like render_vis: our result also evaluates the
@@ -107,9 +118,16 @@ def _ours(model, layer: str, channels, steps: int, size: int, seed: int) -> tupl
     return images, time.perf_counter() - t0
 
 
-def run(model_name: str = "efficientnet_lite0", channels=8, steps: int = 32, size: int = 128,
-        layer: str = DEFAULT_LAYER, repeats: int = 1, seed: int = 0,
-        peer_layout: str = "pytorch") -> dict:
+def run(
+    model_name: str = "efficientnet_lite0",
+    channels=8,
+    steps: int = 32,
+    size: int = 128,
+    layer: str = DEFAULT_LAYER,
+    repeats: int = 1,
+    seed: int = 0,
+    peer_layout: str = "pytorch",
+) -> dict:
     """Time both libraries on one channel and on a batch of channels; returns a flat dict.
 
     ``channels``: a count (the first N channels of ``layer``) or a list of indices.
@@ -129,14 +147,24 @@ def run(model_name: str = "efficientnet_lite0", channels=8, steps: int = 32, siz
         t["lucent_one"].append(dt)
         val["lucent_one"].append(channel_means(model, layer, img[None], one))
         img, dt = _ours(model, layer, chans, steps, size, s)
-        t["ours_batch"].append(dt), val["ours_batch"].append(channel_means(model, layer, img, chans))
+        (
+            t["ours_batch"].append(dt),
+            val["ours_batch"].append(channel_means(model, layer, img, chans)),
+        )
         imgs, dt = _lucent_each(model, layer, chans, steps, size, s, peer_layout)
         t["lucent_batch"].append(dt)
         val["lucent_batch"].append(channel_means(model, layer, imgs, chans))
 
-    out = {"model": model_name, "device": str(model.device), "layer": layer,
-           "channels": len(chans), "steps": steps, "size": size, "repeats": repeats,
-           "threads": torch.get_num_threads()}
+    out = {
+        "model": model_name,
+        "device": str(model.device),
+        "layer": layer,
+        "channels": len(chans),
+        "steps": steps,
+        "size": size,
+        "repeats": repeats,
+        "threads": torch.get_num_threads(),
+    }
     for k in t:
         out[f"{k}_s_per_step"] = statistics.median(t[k]) / max(steps, 1)
         out[f"{k}_objective"] = float(np.mean(val[k]))
@@ -145,9 +173,16 @@ def run(model_name: str = "efficientnet_lite0", channels=8, steps: int = 32, siz
     return out
 
 
-def time_to_match(model_name: str = "efficientnet_lite0", channels=8, lucent_steps: int = 512,
-                  size: int = 128, layer: str = DEFAULT_LAYER, check_every: int = 16,
-                  seed: int = 0, peer_layout: str = "pytorch") -> dict:
+def time_to_match(
+    model_name: str = "efficientnet_lite0",
+    channels=8,
+    lucent_steps: int = 512,
+    size: int = 128,
+    layer: str = DEFAULT_LAYER,
+    check_every: int = 16,
+    seed: int = 0,
+    peer_layout: str = "pytorch",
+) -> dict:
     """How long ours needs to reach the objective lucent reaches in ``lucent_steps`` steps.
 
     Lucent renders each channel with ``lucent_steps`` steps, one call per channel (512 is its
@@ -158,14 +193,12 @@ def time_to_match(model_name: str = "efficientnet_lite0", channels=8, lucent_ste
     """
     model = cw.load_model(model_name)
     chans = list(range(channels)) if isinstance(channels, int) else [int(c) for c in channels]
-    lucent_imgs, lucent_s = _lucent_each(model, layer, chans, lucent_steps, size, seed,
-                                         peer_layout)
+    lucent_imgs, lucent_s = _lucent_each(model, layer, chans, lucent_steps, size, seed, peer_layout)
     lucent_vals = channel_means(model, layer, lucent_imgs, chans)
     goal = float(np.mean(lucent_vals))
 
     t0 = time.perf_counter()
-    run = ascent(model, [f"{layer}:{c}" for c in chans], steps=lucent_steps, size=size,
-                      seed=seed)
+    run = ascent(model, [f"{layer}:{c}" for c in chans], steps=lucent_steps, size=size, seed=seed)
     ours_vals = [float("-inf")] * len(chans)
     for step, _images, _loss in run:
         if step % check_every == 0 or step == lucent_steps:
@@ -173,11 +206,21 @@ def time_to_match(model_name: str = "efficientnet_lite0", channels=8, lucent_ste
             if np.mean(ours_vals) >= goal:
                 break
     ours_s = time.perf_counter() - t0
-    return {"model": model_name, "layer": layer, "channels": len(chans), "size": size,
-            "lucent_steps": lucent_steps, "lucent_s": lucent_s, "lucent_objective": goal,
-            "ours_steps": run.step, "ours_s": ours_s, "ours_objective": float(np.mean(ours_vals)),
-            "channels_at_or_above": int(sum(o >= l for o, l in zip(ours_vals, lucent_vals))),
-            "ratio": ours_s / lucent_s, "threads": torch.get_num_threads()}
+    return {
+        "model": model_name,
+        "layer": layer,
+        "channels": len(chans),
+        "size": size,
+        "lucent_steps": lucent_steps,
+        "lucent_s": lucent_s,
+        "lucent_objective": goal,
+        "ours_steps": run.step,
+        "ours_s": ours_s,
+        "ours_objective": float(np.mean(ours_vals)),
+        "channels_at_or_above": int(sum(o >= theirs for o, theirs in zip(ours_vals, lucent_vals))),
+        "ratio": ours_s / lucent_s,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def main(argv=None):
@@ -188,9 +231,16 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=32)
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--repeats", type=int, default=1)
-    p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
-    p.add_argument("--match", type=int, default=0, metavar="LUCENT_STEPS",
-                   help="instead: time ours to reach lucent's objective after LUCENT_STEPS steps")
+    p.add_argument(
+        "--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)"
+    )
+    p.add_argument(
+        "--match",
+        type=int,
+        default=0,
+        metavar="LUCENT_STEPS",
+        help="instead: time ours to reach lucent's objective after LUCENT_STEPS steps",
+    )
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)

@@ -4,9 +4,10 @@
 input with the parameters frozen, the least any input-gradient method has to do.
 ``forward_until``: a forward pass that ends at a layer, the least a scan of that layer needs.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -29,7 +30,10 @@ def forward_backward(model, x: torch.Tensor, targets: Sequence[int]) -> torch.Te
 
 def forward_until(model, layer: str, x: torch.Tensor) -> torch.Tensor:
     module = model.module_of(layer)
-    with preserved(model.module), torch.inference_mode(), \
-            capture({layer: module}, stop_after_last=True, transform=lambda t: t) as store:
+    with (
+        preserved(model.module),
+        torch.inference_mode(),
+        capture({layer: module}, stop_after_last=True, transform=lambda t: t) as store,
+    ):
         run_until_captured(lambda: model.module(x))
     return store[layer]

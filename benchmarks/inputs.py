@@ -1,4 +1,5 @@
 """The fixed inputs every comparison shares: real photos, preprocessed once per model."""
+
 from __future__ import annotations
 
 import torch
@@ -34,4 +35,6 @@ def top_classes(model, x: torch.Tensor) -> list[int]:
 
 def random_images(model, n: int, size: int, seed: int = 0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
-    return model.normalize(torch.rand(n, model.in_channels, size, size, generator=g)).to(model.device)
+    return model.normalize(torch.rand(n, model.in_channels, size, size, generator=g)).to(
+        model.device
+    )

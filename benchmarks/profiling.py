@@ -1,7 +1,8 @@
 """torch.profiler summaries of our side, for the rows that miss a target."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch.profiler import ProfilerActivity, profile

@@ -6,6 +6,7 @@ always follows the same other one (a rotated fixed order keeps each function's p
 with it whatever state that predecessor leaves in caches and the allocator). Medians, not means,
 because a shared machine produces outliers in one direction only (slower).
 """
+
 from __future__ import annotations
 
 import gc
@@ -14,8 +15,8 @@ import random
 import statistics
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import torch
 
@@ -56,8 +57,15 @@ class Timings:
         return statistics.median(pairs) if pairs else float("nan")
 
 
-def time_interleaved(fns: Mapping[str, Callable[[], object]], *, device="cpu", warmup: int = 1,
-                     min_rounds: int = 3, max_rounds: int = 15, budget_s: float = 30.0) -> Timings:
+def time_interleaved(
+    fns: Mapping[str, Callable[[], object]],
+    *,
+    device="cpu",
+    warmup: int = 1,
+    min_rounds: int = 3,
+    max_rounds: int = 15,
+    budget_s: float = 30.0,
+) -> Timings:
     """Time each function ``rounds`` times, interleaved; returns the samples of each.
 
     The number of rounds adapts to the cost: as many as fit in ``budget_s`` after the warm-up,

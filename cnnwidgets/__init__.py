@@ -4,40 +4,74 @@ Engines (``cw.filters``, ``cw.feature_maps``, ``cw.saliency``, ``cw.cam``, ``cw.
 ``cw.ActivationSpectrum``, ``cw.train``) work headless and return numpy arrays; the widgets
 (``cw.GradCAMViewer`` and friends) call them and draw the results in Jupyter.
 """
+
 from . import allocator
 
-allocator.apply_default()      # before any tensor work: see cnnwidgets/allocator.py
+allocator.apply_default()  # before any tensor work: see cnnwidgets/allocator.py
 
 # models and data
+from .core import CNNWidgetsError, LayerNotFoundError
 from .data import ImageLoadError, datasets, load_image, sample_names
-from .models import Model, load_model
+
 # engines
 from .engines import featureviz
-from .engines.maps import Attribution
 from .engines.cam import CAM_METHODS as cam_methods
 from .engines.cam import cam
 from .engines.featuremaps import feature_maps, top_channels
 from .engines.featureviz import visualize
 from .engines.filters import NotAConvLayerError, filters
-from .core import CNNWidgetsError, LayerNotFoundError
+from .engines.maps import Attribution
 from .engines.saliency import SALIENCY_METHODS as saliency_methods
 from .engines.saliency import saliency
 from .engines.spectrum import ActivationSpectrum, pre_activation_layer, pre_activation_layers
 from .engines.training import train
+from .models import Model, load_model
+
 # widgets
-from .widgets import (Explorer, FeatureMapViewer, FeatureVisualizer, FilterViewer,
-                      GradCAMViewer, SaliencyViewer, SpectrumViewer)
+from .widgets import (
+    Explorer,
+    FeatureMapViewer,
+    FeatureVisualizer,
+    FilterViewer,
+    GradCAMViewer,
+    SaliencyViewer,
+    SpectrumViewer,
+)
 from .widgets.convolution import ConvolutionExplorer
 from .widgets.training import TrainingMonitor
 
 __version__ = "0.1.0"
 __all__ = [
-    "load_model", "Model", "load_image", "sample_names", "datasets", "ImageLoadError",
-    "CNNWidgetsError", "LayerNotFoundError", "NotAConvLayerError",
-    "filters", "feature_maps", "top_channels", "saliency", "cam", "Attribution",
-    "saliency_methods", "cam_methods",
-    "visualize", "featureviz", "ActivationSpectrum", "pre_activation_layer",
-    "pre_activation_layers", "train",
-    "FilterViewer", "FeatureMapViewer", "SaliencyViewer", "GradCAMViewer", "FeatureVisualizer",
-    "SpectrumViewer", "TrainingMonitor", "ConvolutionExplorer", "Explorer",
+    "load_model",
+    "Model",
+    "load_image",
+    "sample_names",
+    "datasets",
+    "ImageLoadError",
+    "CNNWidgetsError",
+    "LayerNotFoundError",
+    "NotAConvLayerError",
+    "filters",
+    "feature_maps",
+    "top_channels",
+    "saliency",
+    "cam",
+    "Attribution",
+    "saliency_methods",
+    "cam_methods",
+    "visualize",
+    "featureviz",
+    "ActivationSpectrum",
+    "pre_activation_layer",
+    "pre_activation_layers",
+    "train",
+    "FilterViewer",
+    "FeatureMapViewer",
+    "SaliencyViewer",
+    "GradCAMViewer",
+    "FeatureVisualizer",
+    "SpectrumViewer",
+    "TrainingMonitor",
+    "ConvolutionExplorer",
+    "Explorer",
 ]

@@ -1,4 +1,5 @@
 """Shared fixtures: models are loaded once per session, images are the bundled photos."""
+
 from __future__ import annotations
 
 import threading
@@ -59,8 +60,10 @@ def model_snapshot(model):
         "requires_grad": [p.requires_grad for p in module.parameters()],
         "grads": [None if p.grad is None else p.grad.clone() for p in module.parameters()],
         "state": {k: v.detach().clone() for k, v in module.state_dict().items()},
-        "hooks": sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-                     for m in module.modules()),
+        "hooks": sum(
+            len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+            for m in module.modules()
+        ),
     }
 
 

@@ -4,6 +4,7 @@ Every agreement check is run twice: on a case that must agree, and on one that m
 (another target class, other noise, other images), so that a check that always passes fails
 here.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,9 @@ from benchmarks.timing import PeakMemory, time_interleaved
 
 needs_cam = pytest.mark.skipif(engine("cam") is None, reason="cw.cam has not landed")
 needs_saliency = pytest.mark.skipif(engine("saliency") is None, reason="cw.saliency has not landed")
-needs_spectrum = pytest.mark.skipif(engine("ActivationSpectrum") is None,
-                                    reason="cw.ActivationSpectrum has not landed")
+needs_spectrum = pytest.mark.skipif(
+    engine("ActivationSpectrum") is None, reason="cw.ActivationSpectrum has not landed"
+)
 
 
 # ---- the comparison primitives ----------------------------------------------------------------
@@ -74,39 +76,56 @@ def test_time_interleaved_shuffles_each_round_and_pairs_rounds():
 
     t, calls = run()
     assert t.rounds == 12 and all(len(t[n].samples) == 12 for n in "abcd")
-    rounds = [calls[i:i + 4] for i in range(4, len(calls), 4)]
+    rounds = [calls[i : i + 4] for i in range(4, len(calls), 4)]
     assert len(rounds) == 12 and all(sorted(r) == list("abcd") for r in rounds)
     # No side always runs right after the same other side (a rotated order would do that).
     predecessors = {n: {r[r.index(n) - 1] for r in rounds if r.index(n) > 0} for n in "abcd"}
     assert all(len(p) > 1 for p in predecessors.values())
-    assert run()[1] == calls                     # seeded: the same orders every run
+    assert run()[1] == calls  # seeded: the same orders every run
 
 
 def test_ratio_is_the_median_of_per_round_ratios():
     from benchmarks.timing import Timing, Timings
 
     t = Timings({"a": Timing([1.0, 2.0, 10.0]), "b": Timing([2.0, 4.0, 5.0])}, 3)
-    assert t.ratio("a", "b") == 0.5      # rounds: 0.5, 0.5, 2.0
+    assert t.ratio("a", "b") == 0.5  # rounds: 0.5, 0.5, 2.0
     assert t.median("a") == 2.0
 
 
 def test_peak_memory_sees_an_allocation_inside_the_block():
     with PeakMemory("cpu") as mem:
-        big = torch.ones(64 * 2 ** 20 // 4)   # 64 MB, written so the pages are resident
+        big = torch.ones(64 * 2**20 // 4)  # 64 MB, written so the pages are resident
         time.sleep(0.05)
         del big
-    assert mem.peak_bytes >= 48 * 2 ** 20
+    assert mem.peak_bytes >= 48 * 2**20
     with PeakMemory("cpu") as idle:
         time.sleep(0.02)
-    assert idle.peak_bytes < 16 * 2 ** 20
+    assert idle.peak_bytes < 16 * 2**20
 
 
 def test_markdown_table_and_summary_flag_misses_and_disagreements():
-    ok = Row("Grad-CAM", "m", "batch 1", "peer", ours=0.1, peer=0.5, ratio=0.2,
-             agreement=compare(np.eye(3), np.eye(3)), targets=[Target("ours/peer <= 0.4", 0.2, 0.4)])
-    bad = Row("Grad-CAM++", "m", "batch 1", "peer", ours=0.5, peer=0.5, ratio=1.0,
-              agreement=compare(np.eye(3), np.eye(3)[::-1]),
-              targets=[Target("ours/peer <= 0.4", 1.0, 0.4)])
+    ok = Row(
+        "Grad-CAM",
+        "m",
+        "batch 1",
+        "peer",
+        ours=0.1,
+        peer=0.5,
+        ratio=0.2,
+        agreement=compare(np.eye(3), np.eye(3)),
+        targets=[Target("ours/peer <= 0.4", 0.2, 0.4)],
+    )
+    bad = Row(
+        "Grad-CAM++",
+        "m",
+        "batch 1",
+        "peer",
+        ours=0.5,
+        peer=0.5,
+        ratio=1.0,
+        agreement=compare(np.eye(3), np.eye(3)[::-1]),
+        targets=[Target("ours/peer <= 0.4", 1.0, 0.4)],
+    )
     table = markdown([ok, bad])
     assert table.count("\n") == 3 and "100 ms" in table and "MISSED" in table
     text = summary([ok, bad])
@@ -135,21 +154,29 @@ def test_scorecam_agreement_catches_another_layer_s_map(lite0_batch):
     m, x, targets = lite0_batch
     x1, t1 = x[:1], targets[:1]
     assert cam_vs_grad_cam.agreement(m, x1, t1, "_blocks.2", "scorecam").ok
-    assert not cam_vs_grad_cam.agreement(m, x1, t1, "_blocks.2", "scorecam",
-                                         peer_targets=[(t1[0] + 500) % 1000]).ok
+    assert not cam_vs_grad_cam.agreement(
+        m, x1, t1, "_blocks.2", "scorecam", peer_targets=[(t1[0] + 500) % 1000]
+    ).ok
 
 
 @needs_saliency
-@pytest.mark.parametrize("method,params", [
-    ("gradient", {}),
-    ("smoothgrad", {"n_samples": 3, "noise": 0.15}),
-    ("integrated_gradients", {"steps": 6, "captum_method": "gausslegendre"}),
-])
-def test_saliency_agrees_with_captum_and_the_check_catches_another_class(lite0_batch, method, params):
+@pytest.mark.parametrize(
+    "method,params",
+    [
+        ("gradient", {}),
+        ("smoothgrad", {"n_samples": 3, "noise": 0.15}),
+        ("integrated_gradients", {"steps": 6, "captum_method": "gausslegendre"}),
+    ],
+)
+def test_saliency_agrees_with_captum_and_the_check_catches_another_class(
+    lite0_batch, method, params
+):
     m, x, targets = lite0_batch
     x1, t = x[:1], targets[0]
     assert saliency_vs_captum.agreement(m, x1, t, method, params).ok
-    assert not saliency_vs_captum.agreement(m, x1, t, method, params, peer_target=(t + 500) % 1000).ok
+    assert not saliency_vs_captum.agreement(
+        m, x1, t, method, params, peer_target=(t + 500) % 1000
+    ).ok
 
 
 @needs_saliency
@@ -157,8 +184,9 @@ def test_smoothgrad_agreement_needs_the_same_noise(lite0_batch):
     m, x, targets = lite0_batch
     p = {"n_samples": 3, "noise": 0.15}
     assert saliency_vs_captum.agreement(m, x[:1], targets[0], "smoothgrad", p).ok
-    assert not saliency_vs_captum.agreement(m, x[:1], targets[0], "smoothgrad", p,
-                                            peer_seed=saliency_vs_captum.SEED + 1).ok
+    assert not saliency_vs_captum.agreement(
+        m, x[:1], targets[0], "smoothgrad", p, peer_seed=saliency_vs_captum.SEED + 1
+    ).ok
 
 
 @needs_spectrum
@@ -172,18 +200,25 @@ def test_spectrum_agreement_catches_a_scan_of_other_images(lite0):
         right.update(b)
     assert spectrum_overhead.scan_agreement(right, lite0, layer, channels, batches).ok
     wrong = Spectrum(lite0, layer, channels, k=4)
-    for b in reversed(batches):   # same images, other ids: the check must see it
+    for b in reversed(batches):  # same images, other ids: the check must see it
         wrong.update(b)
     assert not spectrum_overhead.scan_agreement(wrong, lite0, layer, channels, batches).ok
 
 
-# ---- the quick mode end to end --------------------------------------------------------------------
+# ---- the quick mode end to end -------------------------------------------------------------------
 def test_quick_mode_runs_every_comparison_and_all_agree(capsys):
     os.environ.setdefault("TQDM_DISABLE", "1")
     rows = run(Plan.quick(), Settings(quick=True))
     names = {r.comparison for r in rows}
-    assert {"Grad-CAM", "Grad-CAM++", "Score-CAM", "Gradient", "SmoothGrad",
-            "Integrated Gradients", "Spectrum scan overhead"} <= names
+    assert {
+        "Grad-CAM",
+        "Grad-CAM++",
+        "Score-CAM",
+        "Gradient",
+        "SmoothGrad",
+        "Integrated Gradients",
+        "Spectrum scan overhead",
+    } <= names
     assert not [r for r in rows if r.note.startswith("ERROR")]
     for r in rows:
         landed = r.agreement is not None
@@ -205,7 +240,7 @@ def test_peers_get_an_nchw_copy_of_our_channels_last_module_unless_asked_for_our
     assert m.channels_last
     theirs = peer_model(m, Settings())
     assert theirs is not m and not theirs.channels_last
-    assert peer_model(m, Settings()) is theirs                     # one copy per model
+    assert peer_model(m, Settings()) is theirs  # one copy per model
     assert theirs.module_of("conv1") is not m.module_of("conv1")
     x = m.example_input(2)
     with torch.no_grad():
@@ -217,11 +252,10 @@ def test_time_to_lucent_objective_stops_at_the_first_check_that_reaches_it():
     pytest.importorskip("lucent")
     from benchmarks import featureviz_vs_lucent as fv
 
-    res = fv.time_to_match(channels=2, lucent_steps=6, size=64, layer="_blocks.2",
-                           check_every=2)
+    res = fv.time_to_match(channels=2, lucent_steps=6, size=64, layer="_blocks.2", check_every=2)
     assert res["lucent_steps"] == 6 and res["channels"] == 2
     assert res["ours_steps"] in (2, 4, 6)
-    if res["ours_steps"] < 6:            # stopped early: only because it reached lucent's mean
+    if res["ours_steps"] < 6:  # stopped early: only because it reached lucent's mean
         assert res["ours_objective"] >= res["lucent_objective"]
     assert res["ratio"] == pytest.approx(res["ours_s"] / res["lucent_s"])
     assert 0 <= res["channels_at_or_above"] <= 2

@@ -1,4 +1,5 @@
 """The committed front-end bundle is exactly what the TypeScript sources build to."""
+
 from __future__ import annotations
 
 import filecmp
@@ -23,16 +24,28 @@ def _npm() -> str:
 def test_bundle_matches_sources(tmp_path):
     npm = _npm()
     if not (JS / "node_modules" / ".bin" / "esbuild").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS, check=True,
-                       capture_output=True, timeout=600)
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=JS,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
     # Build into a temporary folder: the checkout's bundle stays as it is while we compare.
     fresh = tmp_path / "static"
-    subprocess.run([npm, "run", "build", "--", "--outdir", str(fresh)], cwd=JS, check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [npm, "run", "build", "--", "--outdir", str(fresh)],
+        cwd=JS,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     cmp = filecmp.dircmp(STATIC, fresh)
     differ = sorted(cmp.diff_files + cmp.left_only + cmp.right_only)
-    assert not differ, (f"cnnwidgets/static differs from a fresh build of js/ in {differ}: "
-                        "run `npm run build` in js/ and commit cnnwidgets/static")
+    assert not differ, (
+        f"cnnwidgets/static differs from a fresh build of js/ in {differ}: "
+        "run `npm run build` in js/ and commit cnnwidgets/static"
+    )
 
 
 def test_every_widget_entry_is_bundled():

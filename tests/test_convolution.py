@@ -1,4 +1,5 @@
 """The convolution explorer's maths against PyTorch's conv2d, the independent reference."""
+
 from __future__ import annotations
 
 import itertools
@@ -97,8 +98,9 @@ def test_named_kernels_match_conv2d_on_a_photo(name):
     grid = conv.image_grid("camera", size=24)
     assert grid.shape == (24, 24) and 0 <= grid.min() and grid.max() <= 1
     k = conv.kernel(name)
-    np.testing.assert_allclose(conv.convolve2d(grid, k, padding=1), torch_conv(grid, k, 1, 1, 1),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        conv.convolve2d(grid, k, padding=1), torch_conv(grid, k, 1, 1, 1), atol=1e-12
+    )
 
 
 def test_kernel_behaviour():
@@ -144,14 +146,19 @@ def test_make_kernel_sizes():
             k = conv.make_kernel(name, size)
             assert k.shape == (size, size)
             np.testing.assert_allclose(conv.convolve2d(flat, k), 0.4, atol=1e-12)
-        np.testing.assert_allclose(conv.convolve2d(flat, conv.make_kernel("edge", size)), 0, atol=1e-12)
+        np.testing.assert_allclose(
+            conv.convolve2d(flat, conv.make_kernel("edge", size)), 0, atol=1e-12
+        )
     np.testing.assert_array_equal(conv.make_kernel("gaussian", 3), conv.KERNELS["gaussian"])
     np.testing.assert_array_equal(conv.make_kernel("sobel_x", 3), conv.KERNELS["sobel_x"])
     big = conv.make_kernel("sobel_x", 5)
     x = np.random.default_rng(1).normal(size=(9, 9))
     # Centred in zeros, a 5 x 5 Sobel with padding 2 does what the 3 x 3 one does with padding 1.
-    np.testing.assert_allclose(conv.convolve2d(x, big, padding=2),
-                               conv.convolve2d(x, conv.KERNELS["sobel_x"], padding=1), atol=1e-12)
+    np.testing.assert_allclose(
+        conv.convolve2d(x, big, padding=2),
+        conv.convolve2d(x, conv.KERNELS["sobel_x"], padding=1),
+        atol=1e-12,
+    )
     with pytest.raises(ValueError, match="at least 3"):
         conv.make_kernel("sobel_x", 2)
     with pytest.raises(ValueError, match="from 1 to 15"):

@@ -1,4 +1,5 @@
 """Data sets: ImageNette from a tiny folder of its layout, image folders, sample crops, batching."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,7 @@ from torch.utils.data import DataLoader
 import cnnwidgets as cw
 from cnnwidgets.data.datasets import iter_batches, stream_length
 
-WNIDS = ("n01440764", "n02102040", "n03888257")   # tench, English springer, parachute
+WNIDS = ("n01440764", "n02102040", "n03888257")  # tench, English springer, parachute
 
 
 def _write(path, seed, size=(20, 14)):
@@ -25,8 +26,10 @@ def imagenette_root(tmp_path):
     for split in ("train", "val"):
         for c, wnid in enumerate(WNIDS):
             for i in range(2):
-                _write(tmp_path / "imagenette2-160" / split / wnid / f"{wnid}_{i}.JPEG",
-                       seed=100 * c + i + (0 if split == "val" else 50))
+                _write(
+                    tmp_path / "imagenette2-160" / split / wnid / f"{wnid}_{i}.JPEG",
+                    seed=100 * c + i + (0 if split == "val" else 50),
+                )
     return tmp_path
 
 
@@ -36,8 +39,11 @@ def test_imagenette_reads_the_torchvision_layout(imagenette_root):
     img, label = ds[3]
     assert isinstance(img, Image.Image) and img.mode == "RGB" and img.size == (20, 14)
     assert label == 1 and ds.classes[label][0] == "English springer"
-    expected = np.asarray(Image.open(imagenette_root / "imagenette2-160" / "val" / WNIDS[1] /
-                                     f"{WNIDS[1]}_1.JPEG").convert("RGB"))
+    expected = np.asarray(
+        Image.open(
+            imagenette_root / "imagenette2-160" / "val" / WNIDS[1] / f"{WNIDS[1]}_1.JPEG"
+        ).convert("RGB")
+    )
     np.testing.assert_array_equal(np.asarray(img), expected)
     assert len(cw.datasets.imagenette(imagenette_root, "train", "160px", download=False)) == 6
 
@@ -45,7 +51,7 @@ def test_imagenette_reads_the_torchvision_layout(imagenette_root):
 def test_imagenette_missing_or_bad_arguments(tmp_path, imagenette_root):
     with pytest.raises(FileNotFoundError, match="sample_crops"):
         cw.datasets.imagenette(tmp_path / "nothing", download=False)
-    with pytest.raises(FileNotFoundError):      # the 320px archive is not there
+    with pytest.raises(FileNotFoundError):  # the 320px archive is not there
         cw.datasets.imagenette(imagenette_root, size="320px", download=False)
     with pytest.raises(ValueError, match="size"):
         cw.datasets.imagenette(imagenette_root, size="64px", download=False)
@@ -61,8 +67,9 @@ def test_image_folder_finds_images_recursively(tmp_path):
     ds = cw.datasets.image_folder(tmp_path)
     assert len(ds) == 3
     assert [ds[i]["id"] for i in range(3)] == ["b.png", "sub/a.JPG", "sub/deeper/c.webp"]
-    np.testing.assert_array_equal(np.asarray(ds[0]["image"]),
-                                  np.asarray(Image.open(tmp_path / "b.png").convert("RGB")))
+    np.testing.assert_array_equal(
+        np.asarray(ds[0]["image"]), np.asarray(Image.open(tmp_path / "b.png").convert("RGB"))
+    )
     assert len(cw.datasets.image_folder(tmp_path, recursive=False)) == 1
     with pytest.raises(FileNotFoundError, match="no image files"):
         cw.datasets.image_folder(_empty(tmp_path))
@@ -86,8 +93,9 @@ def test_sample_crops_are_deterministic_and_varied():
     assert all(im.shape == (32, 32, 3) and im.dtype == np.uint8 for im in items)
     # random access gives the same item as sequential access, and the same seed the same items
     np.testing.assert_array_equal(np.asarray(a[4]["image"]), np.asarray(b[4]["image"]))
-    assert any(not np.array_equal(np.asarray(a[i]["image"]), np.asarray(c[i]["image"]))
-               for i in range(6))
+    assert any(
+        not np.array_equal(np.asarray(a[i]["image"]), np.asarray(c[i]["image"])) for i in range(6)
+    )
     assert len({im.tobytes() for im in items}) == 6
     assert {a[i]["source"] for i in range(6)} <= set(cw.sample_names())
     with pytest.raises(IndexError):
@@ -100,14 +108,14 @@ def test_iter_batches_from_every_kind_of_source(tmp_path):
     assert [len(b) for b, _ in got] == [3, 3, 1] and torch.equal(torch.cat([b for b, _ in got]), x)
 
     loader = DataLoader(torch.utils.data.TensorDataset(x, torch.arange(7)), batch_size=4)
-    got = list(iter_batches(loader, 100))            # a DataLoader keeps its own batches
+    got = list(iter_batches(loader, 100))  # a DataLoader keeps its own batches
     assert [len(b) for b, _ in got] == [4, 3] and torch.equal(got[0][0], x[:4])
 
     dicts = [{"image": np.zeros((4, 4, 3), np.uint8), "id": f"d{i}"} for i in range(5)]
     got = list(iter_batches(iter(dicts), 2))
     assert [ids for _, ids in got] == [["d0", "d1"], ["d2", "d3"], ["d4"]]
 
-    pairs = [(np.zeros((4, 4, 3), np.uint8), 7)] * 3        # (image, label), torchvision style
+    pairs = [(np.zeros((4, 4, 3), np.uint8), 7)] * 3  # (image, label), torchvision style
     got = list(iter_batches(pairs, 2))
     assert [len(b) for b, _ in got] == [2, 1] and got[0][0][0].shape == (4, 4, 3)
 
@@ -132,8 +140,9 @@ def test_scan_of_imagenette_matches_updates_with_its_images(tiny_cnn, imagenette
     assert s.images_seen == 6
 
 
-def test_model_transform_matches_the_model_preprocessing_in_dataloader_workers(tiny_cnn,
-                                                                               imagenette_root):
+def test_model_transform_matches_the_model_preprocessing_in_dataloader_workers(
+    tiny_cnn, imagenette_root
+):
     tf = cw.datasets.model_transform(tiny_cnn)
     ds = cw.datasets.imagenette(imagenette_root, split="val", download=False, transform=tf)
     raw = cw.datasets.imagenette(imagenette_root, split="val", download=False)
@@ -144,5 +153,6 @@ def test_model_transform_matches_the_model_preprocessing_in_dataloader_workers(t
     s = cw.ActivationSpectrum(tiny_cnn, "conv2", None, k=2).scan(loader, progress=False)
     ref = cw.ActivationSpectrum(tiny_cnn, "conv2", None, k=2).update([raw[i][0] for i in range(6)])
     for ch in range(6):
-        assert [e.image_id for e in s.examples(ch)["max"]] == \
-            [e.image_id for e in ref.examples(ch)["max"]]
+        assert [e.image_id for e in s.examples(ch)["max"]] == [
+            e.image_id for e in ref.examples(ch)["max"]
+        ]

@@ -1,4 +1,5 @@
 """The six-column Distill figure, and logging scans and figures to Weights & Biases (offline)."""
+
 from __future__ import annotations
 
 import io
@@ -30,17 +31,16 @@ def test_figure_has_six_titled_columns_with_the_examples_in_order(spectrum):
     ex = spectrum.examples(3)
     fig = distill_figure(ex, neg, pos, title="conv2:3")
     axes = _image_axes(fig)
-    assert len(axes) == 6 * 3                                 # rows = the longest column
+    assert len(axes) == 6 * 3  # rows = the longest column
     titles = [ax.get_title() for ax in axes if ax.get_title()]
     assert titles == [label for _, label in COLUMN_TITLES]
     # axes are added column by column, row by row: check the pictures they hold
-    by_col = [axes[c * 3:(c + 1) * 3] for c in range(6)]
+    by_col = [axes[c * 3 : (c + 1) * 3] for c in range(6)]
     np.testing.assert_allclose(by_col[0][1].images[0].get_array(), neg[1], atol=1e-6)
     np.testing.assert_allclose(by_col[5][2].images[0].get_array(), pos[2] / 255, atol=1e-6)
     for c, key in ((1, "min"), (2, "slightly_negative"), (3, "slightly_positive"), (4, "max")):
         for r, e in enumerate(ex[key]):
-            np.testing.assert_allclose(by_col[c][r].images[0].get_array(), e.crop / 255,
-                                       atol=1e-6)
+            np.testing.assert_allclose(by_col[c][r].images[0].get_array(), e.crop / 255, atol=1e-6)
             assert by_col[c][r].get_xlabel() == f"{e.value:.3g}"
     assert fig._suptitle.get_text() == "conv2:3"
 
@@ -48,7 +48,7 @@ def test_figure_has_six_titled_columns_with_the_examples_in_order(spectrum):
 def test_png_is_a_readable_picture_and_empty_columns_are_marked(spectrum):
     fig = spectrum_figure(spectrum, 1, rows=2)
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
-    assert texts.count("none") == 2                           # both optimized columns
+    assert texts.count("none") == 2  # both optimized columns
     png = figure_png(fig, dpi=80)
     img = Image.open(io.BytesIO(png))
     assert img.format == "PNG" and img.size[0] > img.size[1] > 100
@@ -72,8 +72,9 @@ def test_optimized_pair_renders_both_signs_in_one_batch(spectrum, monkeypatch):
 
     def fake_visualize(model, objectives, **kwargs):
         calls.append((objectives, kwargs))
-        return np.stack([np.full((8, 8, 3), 0.25 if o.startswith("-") else 0.75)
-                         for o in objectives]).astype(np.float32)
+        return np.stack(
+            [np.full((8, 8, 3), 0.25 if o.startswith("-") else 0.75) for o in objectives]
+        ).astype(np.float32)
 
     monkeypatch.setattr(fv, "visualize", fake_visualize)
     pair = fv.optimized_pair(spectrum.model, spectrum.layer, 3, steps=3)

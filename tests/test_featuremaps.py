@@ -1,10 +1,12 @@
 """cw.feature_maps: equal to a hand-made forward, stop early, cache without a forward pass."""
+
 import numpy as np
 import pytest
 import torch
 
 import cnnwidgets as cw
 from cnnwidgets.engines import featuremaps as fm
+
 from .conftest import assert_left_as_found, model_snapshot
 
 
@@ -28,7 +30,7 @@ def test_feature_maps_equal_sequential_prefix(tiny_cnn):
 
 
 def test_forward_stops_after_the_layer(tiny_cnn):
-    assert "fc" in tiny_cnn.layers          # the one probe forward of layer discovery, done
+    assert "fc" in tiny_cnn.layers  # the one probe forward of layer discovery, done
     fc_calls, handle = _count_forwards(tiny_cnn.module.fc)
     try:
         cw.feature_maps(tiny_cnn, "cat", "conv1", cache=False)
@@ -45,9 +47,9 @@ def test_cache_returns_same_array_without_forward(tiny_cnn):
         again = cw.feature_maps(tiny_cnn, "cat", "conv2")
         assert calls == []
         assert again is first and not again.flags.writeable
-        cw.feature_maps(tiny_cnn, "cat", "conv1")           # another layer: one forward
+        cw.feature_maps(tiny_cnn, "cat", "conv1")  # another layer: one forward
         assert len(calls) == 1
-        with torch.no_grad():                               # weights change: cache is stale
+        with torch.no_grad():  # weights change: cache is stale
             tiny_cnn.module.conv1.weight.mul_(2)
         changed = cw.feature_maps(tiny_cnn, "cat", "conv2")
         assert len(calls) == 2 and not np.array_equal(changed, first)
@@ -73,14 +75,14 @@ def test_lru_is_bounded():
         lru.put(("k", i), owner, np.zeros(100, np.float32))
     assert lru.info()["entries"] == 2 and lru.get(("k", 0), owner) is None
     assert lru.get(("k", 3), owner) is not None
-    lru.put(("big",), owner, np.zeros(10_000, np.float32))      # larger than the whole cache
+    lru.put(("big",), owner, np.zeros(10_000, np.float32))  # larger than the whole cache
     assert lru.get(("big",), owner) is None
 
 
 def test_top_channels():
     maps = np.zeros((4, 2, 2), np.float32)
     maps[2] = 1.0
-    maps[1, 0, 0] = 3.0                 # mean 0.75, max 3
+    maps[1, 0, 0] = 3.0  # mean 0.75, max 3
     assert list(cw.top_channels(maps, 2, by="mean")) == [2, 1]
     assert list(cw.top_channels(maps, 2, by="max")) == [1, 2]
     assert cw.top_channels(np.stack([maps, maps]), 3).shape == (2, 3)

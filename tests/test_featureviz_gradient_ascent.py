@@ -1,5 +1,6 @@
 """The feature-visualization loop on a tiny CNN: result format, the iterator (frames, early
 stop), determinism, model left as found, truncated forward, errors before the first step."""
+
 import io
 import threading
 
@@ -31,8 +32,9 @@ def one_thread():
 def _channel_mean(model, layer, images, channels):
     """Independent reference: upsample, normalise, full forward with a plain hook."""
     x = torch.as_tensor(np.asarray(images)).permute(0, 3, 1, 2)
-    x = torch.nn.functional.interpolate(x, size=model.input_size, mode="bilinear",
-                                        align_corners=False)
+    x = torch.nn.functional.interpolate(
+        x, size=model.input_size, mode="bilinear", align_corners=False
+    )
     out = {}
     h = model.module.get_submodule(layer).register_forward_hook(lambda m, i, o: out.update(o=o))
     try:
@@ -127,7 +129,7 @@ def _count_calls(module, fn):
 
 def test_forward_stops_after_the_deepest_layer(tiny_cnn):
     fc = tiny_cnn.module.fc
-    tiny_cnn.layers                                         # its probe runs the whole model
+    assert tiny_cnn.layers  # its probe runs the whole model: done before counting
     assert _count_calls(fc, lambda: fv.visualize(tiny_cnn, "conv2:0", steps=3, size=12)) == 0
     # a class logit needs the whole network
     n = _count_calls(fc, lambda: fv.visualize(tiny_cnn, fv.class_logit(1), steps=3, size=12))
@@ -137,22 +139,33 @@ def test_forward_stops_after_the_deepest_layer(tiny_cnn):
 def test_class_logit_and_batch(tiny_cnn):
     v = fv.visualize(tiny_cnn, fv.class_logit(3), batch=2, steps=30, size=12, seed=0)
     assert np.asarray(v).shape == (2, 12, 12, 3)
-    x = torch.nn.functional.interpolate(torch.as_tensor(v.images).permute(0, 3, 1, 2), size=16,
-                                        mode="bilinear", align_corners=False)
+    x = torch.nn.functional.interpolate(
+        torch.as_tensor(v.images).permute(0, 3, 1, 2), size=16, mode="bilinear", align_corners=False
+    )
     with torch.no_grad():
         logits = tiny_cnn.module(tiny_cnn.normalize(x))
     np.testing.assert_allclose(v.objective_values, logits[:, 3].numpy(), rtol=1e-4, atol=1e-5)
     # independent images: the two start from different noise
     assert not np.allclose(v.images[0], v.images[1])
-    d = fv.visualize(tiny_cnn, fv.channel("conv2", 0) + fv.diversity("conv2"), batch=3,
-                     steps=5, size=12, seed=0)
+    d = fv.visualize(
+        tiny_cnn, fv.channel("conv2", 0) + fv.diversity("conv2"), batch=3, steps=5, size=12, seed=0
+    )
     assert len(d) == 3
 
 
-@pytest.mark.parametrize("kwargs", [dict(param="pixel"), dict(param="pixel", decorrelate=False),
-                                    dict(param="maco"), dict(valid="clamp"), dict(transforms=None),
-                                    dict(transforms=[fv.Jitter(2)]), dict(input_size=12),
-                                    dict(tv=0.1, l1=0.1, l2=0.1, blur=0.1)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(param="pixel"),
+        dict(param="pixel", decorrelate=False),
+        dict(param="maco"),
+        dict(valid="clamp"),
+        dict(transforms=None),
+        dict(transforms=[fv.Jitter(2)]),
+        dict(input_size=12),
+        dict(tv=0.1, l1=0.1, l2=0.1, blur=0.1),
+    ],
+)
 def test_options_run(tiny_cnn, kwargs):
     v = fv.visualize(tiny_cnn, "conv2:1", steps=4, size=12, seed=0, **kwargs)
     a = np.asarray(v)
@@ -164,6 +177,7 @@ def test_total_variation_weight_smooths(tiny_cnn):
     def tv(v):
         a = np.asarray(v)
         return np.abs(np.diff(a, axis=1)).mean() + np.abs(np.diff(a, axis=2)).mean()
+
     rough = fv.visualize(tiny_cnn, "conv1:0", steps=30, size=12, seed=0, param="pixel")
     smooth = fv.visualize(tiny_cnn, "conv1:0", steps=30, size=12, seed=0, param="pixel", tv=5.0)
     assert tv(smooth) < 0.7 * tv(rough)
@@ -245,6 +259,7 @@ def test_old_names_and_maco_flag_still_work_and_warn(tiny_cnn):
 
 def test_a_users_parameterization_callable(tiny_cnn):
     """A constant-colour parameterization: three numbers per image, so the render must be flat."""
+
     class Flat(fv.ImageParam):
         def __init__(self, batch, size, generator=None, **common):
             super().__init__(batch, size, **common)
@@ -254,10 +269,9 @@ def test_a_users_parameterization_callable(tiny_cnn):
         def _raw(self):
             return self.colour.expand(-1, -1, *self.size)
 
-    v = fv.visualize(tiny_cnn, "conv2:1", steps=5, size=12, seed=0, param=Flat,
-                     transforms=None)
+    v = fv.visualize(tiny_cnn, "conv2:1", steps=5, size=12, seed=0, param=Flat, transforms=None)
     a = np.asarray(v)
     assert a.shape == (1, 12, 12, 3) and np.ptp(a[0].reshape(-1, 3), axis=0).max() < 1e-6
-    assert not np.allclose(a[0, 0, 0], 0.5)            # it moved away from grey
+    assert not np.allclose(a[0, 0, 0], 0.5)  # it moved away from grey
     with pytest.raises(TypeError, match="parameters"):
         fv.visualize(tiny_cnn, "conv2:1", steps=1, size=12, param=lambda *a, **k: 3)

@@ -1,5 +1,6 @@
 """Feature-visualization objectives: values against direct tensor arithmetic, composition,
 the string form, and clear errors for layers, channels and classes that do not exist."""
+
 import pytest
 import torch
 
@@ -69,7 +70,7 @@ def test_string_form_and_its_negative(acts):
 
 
 def test_neuron_centre_and_given_position(acts):
-    t = acts["a"]                                           # 6 high, 7 wide
+    t = acts["a"]  # 6 high, 7 wide
     torch.testing.assert_close(fv.neuron("a", 2)(acts), t[:, 2, 3, 3])
     torch.testing.assert_close(fv.neuron("a", 2, x=5, y=1)(acts), t[:, 2, 1, 5])
 
@@ -105,9 +106,9 @@ def test_regularisers_measure_the_image():
     for reg in (fv.total_variation(), fv.l1(), fv.l2(), fv.blur()):
         torch.testing.assert_close(reg(grey), torch.zeros(2), atol=1e-6, rtol=0)
     stripes = torch.zeros(1, 3, 4, 4)
-    stripes[..., ::2] = 1.0                                 # columns alternate 1, 0, 1, 0
+    stripes[..., ::2] = 1.0  # columns alternate 1, 0, 1, 0
     v = fv.total_variation()({INPUT: stripes})
-    torch.testing.assert_close(v, torch.tensor([1.0]))     # every horizontal step is 1
+    torch.testing.assert_close(v, torch.tensor([1.0]))  # every horizontal step is 1
     torch.testing.assert_close(fv.l1()({INPUT: stripes}), torch.tensor([0.5]))
     assert float(fv.blur()({INPUT: stripes})) > 0.01
 

@@ -5,6 +5,7 @@ Activations are measured independently of the engine: the render (or photo crop)
 bilinearly to 224, normalised, a forward pass to the layer, mean over positions.
 Few steps (32 at 128 px) already show both properties; a fixed seed makes them repeatable.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +14,7 @@ import torch.nn.functional as F
 import cnnwidgets as cw
 from cnnwidgets.core import capture, preserved, run_until_captured
 
-LAYER = "_blocks.8"            # a middle layer: 112 channels at 14 x 14
+LAYER = "_blocks.8"  # a middle layer: 112 channels at 14 x 14
 CHANNELS = [0, 1, 2, 3]
 STEPS = 32
 
@@ -31,14 +32,22 @@ def one_thread():
 
 def channel_means(model, images: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) in [0, 1] -> (N, C) mean activation of each channel of LAYER."""
-    x = F.interpolate(images, size=model.input_size, mode="bilinear", align_corners=False,
-                      antialias=images.shape[-1] > model.input_size[-1])
+    x = F.interpolate(
+        images,
+        size=model.input_size,
+        mode="bilinear",
+        align_corners=False,
+        antialias=images.shape[-1] > model.input_size[-1],
+    )
     means = []
-    with preserved(model.module), torch.inference_mode(), \
-            capture({LAYER: model.module_of(LAYER)}, stop_after_last=True) as store:
+    with (
+        preserved(model.module),
+        torch.inference_mode(),
+        capture({LAYER: model.module_of(LAYER)}, stop_after_last=True) as store,
+    ):
         for i in range(0, len(x), 16):
             # the layer's output is all we read: end the forward pass there
-            run_until_captured(lambda: model.module(model.normalize(x[i:i + 16])))
+            run_until_captured(lambda: model.module(model.normalize(x[i : i + 16])))
             means.append(store[LAYER].mean((2, 3)))
     return torch.cat(means)
 
@@ -55,15 +64,22 @@ def photo_crops() -> torch.Tensor:
             s = int(min(h, w) * frac)
             for y in np.linspace(0, h - s, 3).astype(int):
                 for x in np.linspace(0, w - s, 3).astype(int):
-                    crops.append(F.interpolate(t[None, :, y:y + s, x:x + s], size=(224, 224),
-                                               mode="bilinear", antialias=True,
-                                               align_corners=False))
+                    crops.append(
+                        F.interpolate(
+                            t[None, :, y : y + s, x : x + s],
+                            size=(224, 224),
+                            mode="bilinear",
+                            antialias=True,
+                            align_corners=False,
+                        )
+                    )
     return torch.cat(crops)
 
 
 def rendered(model, **kwargs) -> torch.Tensor:
-    v = cw.visualize(model, [f"{LAYER}:{c}" for c in CHANNELS], steps=STEPS, size=128, seed=0,
-                     **kwargs)
+    v = cw.visualize(
+        model, [f"{LAYER}:{c}" for c in CHANNELS], steps=STEPS, size=128, seed=0, **kwargs
+    )
     return torch.from_numpy(np.asarray(v)).permute(0, 3, 1, 2)
 
 
@@ -83,5 +99,7 @@ def test_renders_beat_the_best_photo_crop_twice(lite0, fft_values):
 def test_fourier_decorrelated_beats_pixels(lite0, fft_values):
     pixel = channel_means(lite0, rendered(lite0, param="pixel", decorrelate=False))
     pixel_values = pixel[range(len(CHANNELS)), CHANNELS]
-    assert fft_values.mean() > 1.05 * pixel_values.mean(), (fft_values.tolist(),
-                                                             pixel_values.tolist())
+    assert fft_values.mean() > 1.05 * pixel_values.mean(), (
+        fft_values.tolist(),
+        pixel_values.tolist(),
+    )

@@ -1,12 +1,20 @@
 """Feature-visualization transforms: shapes, devices and dtypes kept, geometry checked against
 independent torch operations, seeded determinism, per-image draws."""
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnwidgets.engines.featureviz.transforms import (Compose, Jitter, Pad, RandomRotate,
-                                                      RandomScale, Resize, as_transforms,
-                                                      standard_transforms)
+from cnnwidgets.engines.featureviz.transforms import (
+    Compose,
+    Jitter,
+    Pad,
+    RandomRotate,
+    RandomScale,
+    Resize,
+    as_transforms,
+    standard_transforms,
+)
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -19,10 +27,16 @@ def _gen(seed=0):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_shapes_devices_and_dtypes(device, dtype):
     x = torch.rand(2, 3, 32, 40, device=device, dtype=dtype)
-    cases = [(Pad(5), (42, 50)), (Pad(3, mode="reflect"), (38, 46)), (Jitter(8), (32, 40)),
-             (RandomScale([0.9, 1.1]), (32, 40)), (RandomRotate([-10, 10]), (32, 40)),
-             (Resize(64), (64, 64)), (Compose(standard_transforms()), (56, 64)),
-             (Compose(standard_transforms() + [Resize((50, 60))]), (50, 60))]
+    cases = [
+        (Pad(5), (42, 50)),
+        (Pad(3, mode="reflect"), (38, 46)),
+        (Jitter(8), (32, 40)),
+        (RandomScale([0.9, 1.1]), (32, 40)),
+        (RandomRotate([-10, 10]), (32, 40)),
+        (Resize(64), (64, 64)),
+        (Compose(standard_transforms()), (56, 64)),
+        (Compose(standard_transforms() + [Resize((50, 60))]), (50, 60)),
+    ]
     for t, hw in cases:
         y = t(x, _gen())
         assert y.shape == (2, 3, *hw), t
@@ -32,10 +46,14 @@ def test_shapes_devices_and_dtypes(device, dtype):
 def test_fused_pad_and_resize_match_torch():
     x = torch.rand(2, 3, 10, 12, generator=_gen())
     torch.testing.assert_close(Compose([Pad(3)])(x), F.pad(x, [3] * 4, value=0.5))
-    ref = F.interpolate(F.pad(x, [3] * 4, value=0.5), (20, 30), mode="bilinear", align_corners=False)
+    ref = F.interpolate(
+        F.pad(x, [3] * 4, value=0.5), (20, 30), mode="bilinear", align_corners=False
+    )
     torch.testing.assert_close(Compose([Pad(3), Resize((20, 30))])(x), ref)
     # a reflect pad cannot be fused: applied as F.pad itself
-    torch.testing.assert_close(Compose([Pad(2, mode="reflect")])(x), F.pad(x, [2] * 4, mode="reflect"))
+    torch.testing.assert_close(
+        Compose([Pad(2, mode="reflect")])(x), F.pad(x, [2] * 4, mode="reflect")
+    )
 
 
 def test_rotation_by_90_degrees_is_rot90():
@@ -64,7 +82,7 @@ def test_jitter_shifts_whole_pixels_symmetrically():
         shifts.append((r - 10, c - 10))
     rows, cols = zip(*shifts)
     assert min(rows) == -4 and max(rows) == 4 and min(cols) == -4 and max(cols) == 4
-    assert abs(sum(rows)) < 64 and abs(sum(cols)) < 64      # centred, not drifting one way
+    assert abs(sum(rows)) < 64 and abs(sum(cols)) < 64  # centred, not drifting one way
 
 
 def test_seeded_and_per_image():
@@ -96,9 +114,14 @@ def test_custom_callables_and_gradients():
 
 def test_as_transforms():
     assert as_transforms(None) == []
-    assert [type(t) for t in as_transforms("standard")] == [Pad, Jitter, RandomScale,
-                                                            RandomRotate, Jitter]
-    f = lambda im: im                                        # noqa: E731
+    assert [type(t) for t in as_transforms("standard")] == [
+        Pad,
+        Jitter,
+        RandomScale,
+        RandomRotate,
+        Jitter,
+    ]
+    f = lambda im: im  # noqa: E731
     assert as_transforms([f]) == [f]
     with pytest.raises(ValueError):
         as_transforms("fancy")

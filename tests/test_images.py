@@ -1,5 +1,4 @@
 """load_image: samples, files, arrays, tensors, EXIF, size limits and clear errors."""
-import io
 
 import numpy as np
 import pytest
@@ -46,8 +45,8 @@ def test_grayscale_becomes_three_equal_channels():
 
 def test_rgba_is_composited_on_white():
     rgba = np.zeros((4, 4, 4), np.uint8)
-    rgba[..., 0] = 255          # red ...
-    rgba[:2, :, 3] = 255        # ... opaque in the top half, fully transparent below
+    rgba[..., 0] = 255  # red ...
+    rgba[:2, :, 3] = 255  # ... opaque in the top half, fully transparent below
     rgb = np.asarray(cw.load_image(rgba))
     assert (rgb[:2] == [255, 0, 0]).all()
     assert (rgb[2:] == [255, 255, 255]).all()
@@ -85,14 +84,17 @@ def test_missing_file_names_the_samples(tmp_path):
         cw.load_image(tmp_path / "nope.jpg")
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.zeros((5, 5, 7), np.uint8), "shape"),
-    (np.full((4, 4, 3), 2.0), r"\[0, 1\]"),
-    (np.full((4, 4, 3), np.nan), "NaN"),
-    (np.full((4, 4), 300, np.int32), r"\[0, 255\]"),
-    (torch.zeros(2, 3, 4, 4), "batch of 2"),
-    (12345, "int"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((5, 5, 7), np.uint8), "shape"),
+        (np.full((4, 4, 3), 2.0), r"\[0, 1\]"),
+        (np.full((4, 4, 3), np.nan), "NaN"),
+        (np.full((4, 4), 300, np.int32), r"\[0, 255\]"),
+        (torch.zeros(2, 3, 4, 4), "batch of 2"),
+        (12345, "int"),
+    ],
+)
 def test_bad_arrays_get_clear_errors(bad, message):
     with pytest.raises(cw.ImageLoadError, match=message):
         cw.load_image(bad)

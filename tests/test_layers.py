@@ -1,10 +1,17 @@
 """Layer discovery, hooks that never leak, capture with early stop, and the state guard."""
+
 import pytest
 import torch
 from torch import nn
 
-from cnnwidgets.core import (LayerNotFoundError, capture, forward_hooks, preserved, probe_layers,
-                             run_until_captured)
+from cnnwidgets.core import (
+    LayerNotFoundError,
+    capture,
+    forward_hooks,
+    preserved,
+    probe_layers,
+    run_until_captured,
+)
 
 from .conftest import assert_left_as_found, model_snapshot
 

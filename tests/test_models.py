@@ -1,4 +1,5 @@
 """load_model and the Model wrapper: pretrained classes, preprocessing, layers, outputs, errors."""
+
 import numpy as np
 import pytest
 import torch
@@ -139,14 +140,19 @@ def test_user_models_with_tuple_or_dict_outputs(as_dict):
     m = cw.load_model(TupleNet(as_dict), labels=["a", "b", "c"], input_size=32, device="cpu")
     assert m.num_classes == 3
     assert m.predict(cw.load_image("cat"), k=1)[0][1] in "abc"
-    chosen = cw.load_model(TupleNet(as_dict), output=(lambda out: out["logits"] if as_dict else out[0]),
-                           input_size=32, device="cpu")
+    chosen = cw.load_model(
+        TupleNet(as_dict),
+        output=(lambda out: out["logits"] if as_dict else out[0]),
+        input_size=32,
+        device="cpu",
+    )
     assert chosen.logits(chosen.example_input()).shape == (1, 3)
 
 
 def test_wrapping_a_module_keeps_user_settings():
-    m = cw.load_model(TupleNet(), mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), input_size=48,
-                      device="cpu")
+    m = cw.load_model(
+        TupleNet(), mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), input_size=48, device="cpu"
+    )
     x = m.preprocess(np.full((60, 60, 3), 255, np.uint8))
     assert x.shape == (1, 3, 48, 48)
     assert torch.allclose(x, torch.full_like(x, 2.0))
@@ -157,7 +163,7 @@ def test_wrapping_a_module_keeps_user_settings():
 def test_predict_and_probe_leave_the_model_as_found(cat):
     m = cw.load_model("simple_cnn", device="cpu")
     m.module.train()
-    m.module.conv1.bn.eval()   # a user's frozen BatchNorm inside a training model
+    m.module.conv1.bn.eval()  # a user's frozen BatchNorm inside a training model
     m.module.conv2.conv.weight.requires_grad_(False)
     before = model_snapshot(m)
     m.predict(cat)
@@ -181,7 +187,9 @@ def test_zoo_models_are_channels_last_on_the_cpu_and_user_modules_keep_their_lay
     assert zoo.module.layer1[0].conv1.weight.is_contiguous(memory_format=torch.channels_last)
     user = cw.load_model(torchvision.models.resnet18().eval(), device="cpu")
     assert not user.channels_last and user.module.conv1.weight.is_contiguous()
-    assert cw.load_model(torchvision.models.resnet18(), channels_last=True, device="cpu").channels_last
+    assert cw.load_model(
+        torchvision.models.resnet18(), channels_last=True, device="cpu"
+    ).channels_last
 
     # Only the layout changes: the same weights give the same logits and gradients either way.
     user.module.load_state_dict(zoo.module.state_dict())
@@ -208,11 +216,16 @@ def test_engines_feed_inputs_in_the_weights_layout():
 
 
 def test_counting_classes_leaves_a_training_model_as_found():
-    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.AdaptiveAvgPool2d(1),
-                        nn.Flatten(), nn.Linear(4, 5)).train()
+    net = nn.Sequential(
+        nn.Conv2d(3, 4, 3),
+        nn.BatchNorm2d(4),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 5),
+    ).train()
     m = cw.load_model(net, input_size=16, device="cpu")
     before = model_snapshot(m)
     stats = net[1].running_mean.clone()
-    assert len(m.labels) == 5            # num_classes runs a forward pass on an example input
+    assert len(m.labels) == 5  # num_classes runs a forward pass on an example input
     assert_left_as_found(before, m)
     assert net.training and torch.equal(net[1].running_mean, stats)

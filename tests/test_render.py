@@ -1,4 +1,5 @@
 """Render helpers: colormaps, overlays, grids, PNG bytes."""
+
 import io
 
 import matplotlib
@@ -65,8 +66,11 @@ def test_training_curves_picture_shows_the_history():
     empty = training_curves_png(None)
     history = SimpleNamespace(
         batches=[{"step": s, "loss": 2.0 / s, "accuracy": 1 - 1.0 / s} for s in range(1, 30)],
-        epochs=[{"step": 15, "val_loss": 0.3, "val_accuracy": 0.9},
-                {"step": 29, "val_loss": 0.2, "val_accuracy": 0.95}])
+        epochs=[
+            {"step": 15, "val_loss": 0.3, "val_accuracy": 0.9},
+            {"step": 29, "val_loss": 0.2, "val_accuracy": 0.95},
+        ],
+    )
     drawn = training_curves_png(history)
     for png in (empty, drawn):
         assert Image.open(io.BytesIO(png)).format == "PNG"

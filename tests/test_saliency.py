@@ -1,5 +1,6 @@
 """cw.saliency against independent references: finite differences, hand-written guided
 backprop, the IG completeness axiom, Captum."""
+
 import numpy as np
 import pytest
 import torch
@@ -10,11 +11,12 @@ import cnnwidgets as cw
 import cnnwidgets.core
 from cnnwidgets.core import ParameterError
 from cnnwidgets.engines.saliency import SALIENCY_METHODS
+
 from .conftest import assert_left_as_found, model_snapshot
 
 
 def _double(model):
-    assert model.layers        # probe the layers first: Model.example_input is float32
+    assert model.layers  # probe the layers first: Model.example_input is float32
     model.module.double()
     return model
 
@@ -70,11 +72,14 @@ def test_smoothgrad_on_a_linear_model_and_batching():
     m = cw.load_model(linear, input_size=6, device="cpu")
     x = _x(3, size=6, dtype=torch.float32)
     s = cw.saliency(m, x, target=1, method="smoothgrad", noise=0.5, n_samples=7)
-    w = linear[1].weight[1].detach().view(3, 6, 6).numpy()       # the gradient everywhere
+    w = linear[1].weight[1].detach().view(3, 6, 6).numpy()  # the gradient everywhere
     np.testing.assert_allclose(s.raw, w, rtol=1e-5, atol=1e-7)
     # Internal batches of 1 and of 5 give the same samples (one seeded stream) and result.
-    m2 = cw.load_model(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(),
-                                     nn.Linear(4 * 4 * 4, 3)), input_size=6, device="cpu")
+    m2 = cw.load_model(
+        nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 4 * 4, 3)),
+        input_size=6,
+        device="cpu",
+    )
     a = cw.saliency(m2, x, target=0, method="smoothgrad", n_samples=6, batch_size=1)
     b = cw.saliency(m2, x, target=0, method="smoothgrad", n_samples=6, batch_size=5)
     np.testing.assert_allclose(a.raw, b.raw, rtol=1e-5, atol=1e-7)
@@ -93,8 +98,15 @@ def test_integrated_gradients_completeness(tiny_cnn, integration):
     assert a.params["convergence_delta"] == pytest.approx(a.raw.sum() - expected, abs=1e-4)
     # A given baseline: completeness against that baseline.
     base = torch.full_like(x, 0.3)
-    b = cw.saliency(m, x, target=1, method="integrated_gradients", baseline=base, steps=64,
-                    integration=integration)
+    b = cw.saliency(
+        m,
+        x,
+        target=1,
+        method="integrated_gradients",
+        baseline=base,
+        steps=64,
+        integration=integration,
+    )
     with torch.no_grad():
         expected = (m.module(x)[0, 1] - m.module(base)[0, 1]).item()
     assert b.raw.sum() == pytest.approx(expected, rel=0.03)
@@ -105,14 +117,22 @@ def test_integrated_gradients_agree_with_captum(tiny_cnn):
 
     m = _double(tiny_cnn)
     x = _x(5)
-    a = cw.saliency(m, x, target=4, method="integrated_gradients", steps=20,
-                    integration="gausslegendre", batch_size=7)
+    a = cw.saliency(
+        m,
+        x,
+        target=4,
+        method="integrated_gradients",
+        steps=20,
+        integration="gausslegendre",
+        batch_size=7,
+    )
     ref = IntegratedGradients(m.module).attribute(x, target=4, n_steps=20, method="gausslegendre")
     np.testing.assert_allclose(a.raw, ref[0].numpy(), rtol=1e-4, atol=1e-6)
 
 
 class _MixedReLUNet(nn.Module):
-    """ReLUs in every form guided backprop must catch: in-place module, functional, method, ReLU6."""
+    """ReLUs in every form guided backprop must catch: in-place module, functional, method,
+    ReLU6."""
 
     def __init__(self):
         super().__init__()
@@ -143,21 +163,21 @@ def _guided_by_hand(net, x, target):
         h4 = q.clamp(0, 6)
         g = torch.zeros(1, 3, dtype=x.dtype)
         g[0, target] = 1
-        g = g @ net.fc.weight                                      # d/d mean
+        g = g @ net.fc.weight  # d/d mean
         g = g.view(1, -1, 1, 1).expand_as(h4) / (h4.shape[2] * h4.shape[3])
-        g = g * ((q > 0) & (q < 6)) * (g > 0)                     # guided ReLU6
+        g = g * ((q > 0) & (q < 6)) * (g > 0)  # guided ReLU6
         g = g * 3
-        g = g * (p3 > 0) * (g > 0)                                 # guided relu()
+        g = g * (p3 > 0) * (g > 0)  # guided relu()
 
-        def back(conv, inp, grad):                                 # a conv's input gradient
+        def back(conv, inp, grad):  # a conv's input gradient
             with torch.enable_grad():
                 i = inp.detach().requires_grad_()
                 return torch.autograd.grad(conv(i), i, grad)[0]
 
         g = back(net.conv3, h2, g)
-        g = g * (p2 > 0) * (g > 0)                                 # guided F.relu
+        g = g * (p2 > 0) * (g > 0)  # guided F.relu
         g = back(net.conv2, h1, g)
-        g = g * (p1 > 0) * (g > 0)                                 # guided in-place ReLU
+        g = g * (p1 > 0) * (g > 0)  # guided in-place ReLU
         return back(net.conv1, x, g)
 
 
@@ -181,13 +201,21 @@ def test_guided_backprop_non_negative_through_relus_and_captum():
     from captum.attr import GuidedBackprop
 
     torch.manual_seed(2)
-    net = nn.Sequential(nn.ReLU(), nn.Conv2d(3, 6, 3), nn.ReLU(), nn.Conv2d(6, 6, 3), nn.ReLU(),
-                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 3))
+    net = nn.Sequential(
+        nn.ReLU(),
+        nn.Conv2d(3, 6, 3),
+        nn.ReLU(),
+        nn.Conv2d(6, 6, 3),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(6, 3),
+    )
     m = cw.load_model(net, input_size=8, device="cpu")
     x = _x(7, dtype=torch.float32)
     guided = cw.saliency(m, x, target=0, method="guided_backprop")
     plain = cw.saliency(m, x, target=0)
-    assert guided.raw.min() >= 0 and guided.raw.max() > 0       # the input passes a ReLU first
+    assert guided.raw.min() >= 0 and guided.raw.max() > 0  # the input passes a ReLU first
     assert plain.raw.min() < 0
     ref = GuidedBackprop(net).attribute(x, target=0)
     np.testing.assert_allclose(guided.raw, ref[0].detach().numpy(), rtol=1e-5, atol=1e-8)
@@ -211,12 +239,17 @@ def test_batch_targets_and_labels(tiny_cnn):
 def test_every_method_left_as_found_also_after_errors(lived_in_tiny_cnn, method):
     tiny_cnn, before = lived_in_tiny_cnn
     x = _x(10, dtype=torch.float32)
-    extra = {"n_samples": 3} if method == "smoothgrad" else {"steps": 4} if method.startswith(
-        "integrated") else {}
+    extra = (
+        {"n_samples": 3}
+        if method == "smoothgrad"
+        else {"steps": 4}
+        if method.startswith("integrated")
+        else {}
+    )
     a = cw.saliency(tiny_cnn, x, method=method, **extra)
     assert np.isfinite(a.raw).all() and a.map.shape == (8, 8)
     assert_left_as_found(before, tiny_cnn)
-    with pytest.raises(ParameterError, match="5 classes"):            # fails after the forward pass
+    with pytest.raises(ParameterError, match="5 classes"):  # fails after the forward pass
         cw.saliency(tiny_cnn, x, target=5, method=method, **extra)
     assert_left_as_found(before, tiny_cnn)
 
@@ -251,8 +284,9 @@ def test_resnet18_inplace_relus():
     import torchvision
 
     torch.manual_seed(0)
-    m = cw.load_model(torchvision.models.resnet18(weights=None, num_classes=10), input_size=32,
-                      device="cpu")
+    m = cw.load_model(
+        torchvision.models.resnet18(weights=None, num_classes=10), input_size=32, device="cpu"
+    )
     before = model_snapshot(m)
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     guided = cw.saliency(m, x, target=3, method="guided_backprop")
@@ -274,13 +308,28 @@ def test_lite0_gradient_and_guided(lite0, cat):
 
 def test_smoothgrad_wraps_guided_backprop(tiny_cnn):
     x = _x(12, dtype=torch.float32)
-    s = cw.saliency(tiny_cnn, x, target=2, method="smoothgrad", base="guided_backprop",
-                    n_samples=3, noise=0.1, seed=1)
+    s = cw.saliency(
+        tiny_cnn,
+        x,
+        target=2,
+        method="smoothgrad",
+        base="guided_backprop",
+        n_samples=3,
+        noise=0.1,
+        seed=1,
+    )
     sigma = 0.1 * float(x.max() - x.min())
-    copies = torch.cat([x + sigma * torch.randn(x.shape[1:], generator=torch.Generator()
-                                                .manual_seed(1_000_003 + k))[None] for k in range(3)])
-    ref = np.mean([a.raw for a in cw.saliency(tiny_cnn, copies, target=2,
-                                              method="guided_backprop")], 0)
+    copies = torch.cat(
+        [
+            x
+            + sigma
+            * torch.randn(x.shape[1:], generator=torch.Generator().manual_seed(1_000_003 + k))[None]
+            for k in range(3)
+        ]
+    )
+    ref = np.mean(
+        [a.raw for a in cw.saliency(tiny_cnn, copies, target=2, method="guided_backprop")], 0
+    )
     np.testing.assert_allclose(s.raw, ref, rtol=1e-5, atol=1e-8)
     assert s.params["base"] == "guided_backprop"
     with pytest.raises(ParameterError, match="base"):
@@ -290,18 +339,26 @@ def test_smoothgrad_wraps_guided_backprop(tiny_cnn):
 def test_a_users_saliency_method_is_dispatched_and_listed(tiny_cnn):
     x = _x(13, dtype=torch.float32)
 
-    @cw.saliency_methods.register("gradient_squared", label="gradient²",
-                                  params=[cw.core.Param("scale", "float", 1.0, min=0)])
+    @cw.saliency_methods.register(
+        "gradient_squared", label="gradient²", params=[cw.core.Param("scale", "float", 1.0, min=0)]
+    )
     def gradient_squared(call, scale):
         return scale * call.gradient() ** 2
 
     try:
         a = cw.saliency(tiny_cnn, x, target=1, method="gradient_squared", scale=3.0)
         g = cw.saliency(tiny_cnn, x, target=1)
-        np.testing.assert_allclose(a.raw, 3 * g.raw ** 2, rtol=1e-6)
+        np.testing.assert_allclose(a.raw, 3 * g.raw**2, rtol=1e-6)
         # SmoothGrad wraps it too.
-        s = cw.saliency(tiny_cnn, x, target=1, method="smoothgrad", base="gradient_squared",
-                        noise=0, base_params={"scale": 3.0})
+        s = cw.saliency(
+            tiny_cnn,
+            x,
+            target=1,
+            method="smoothgrad",
+            base="gradient_squared",
+            noise=0,
+            base_params={"scale": 3.0},
+        )
         np.testing.assert_allclose(s.raw, a.raw, rtol=1e-6)
     finally:
         cw.saliency_methods.unregister("gradient_squared")

@@ -1,4 +1,5 @@
 """ActivationSpectrum against a brute-force ranking of the same images, for any batching."""
+
 from __future__ import annotations
 
 import pickle
@@ -9,11 +10,16 @@ import pytest
 import torch
 
 import cnnwidgets as cw
-from cnnwidgets.engines.spectrum import (ActivationSpectrum, pre_activation_layer,
-                                         pre_activation_layers, receptive_field)
+from cnnwidgets.engines.spectrum import (
+    ActivationSpectrum,
+    pre_activation_layer,
+    pre_activation_layers,
+    receptive_field,
+)
+
 from .conftest import assert_left_as_found, model_snapshot
 
-LAYER = "conv2"           # tiny_cnn's pre-ReLU conv: signed maps, so both sides are populated
+LAYER = "conv2"  # tiny_cnn's pre-ReLU conv: signed maps, so both sides are populated
 
 
 def _inputs(n, seed=0, size=16):
@@ -44,7 +50,7 @@ def _splits(n, rng):
 def _feed(s, x, sizes, ids=None):
     start = 0
     for size in sizes:
-        s.update(x[start:start + size], None if ids is None else ids[start:start + size])
+        s.update(x[start : start + size], None if ids is None else ids[start : start + size])
         start += size
     return s
 
@@ -72,10 +78,12 @@ def _column(s, ch, name):
 def _check_extremes(s, maps, k, channels):
     flat = maps.flatten(2).numpy()
     w = maps.shape[-1]
-    for row, ch in enumerate(channels):
+    for ch in channels:
         vmax, vmin = flat[:, ch].max(1), flat[:, ch].min(1)
-        for name, per, pos, largest in (("max", vmax, flat[:, ch].argmax(1), True),
-                                        ("min", vmin, flat[:, ch].argmin(1), False)):
+        for name, per, pos, largest in (
+            ("max", vmax, flat[:, ch].argmax(1), True),
+            ("min", vmin, flat[:, ch].argmin(1), False),
+        ):
             want = _brute(per, k, largest)
             ids, vals, positions = _column(s, ch, name)
             assert ids == list(want), (name, ch)
@@ -126,14 +134,14 @@ def test_slight_columns_with_fixed_targets_equal_brute_force(tiny_cnn):
 def test_relative_slight_is_exact_once_the_extremes_are_seen(tiny_cnn):
     x = _inputs(40, seed=7)
     maps = _reference_maps(tiny_cnn, x).flatten(2).numpy()
-    vmax, vmin = maps.max(2), maps.min(2)                  # (N, C)
+    vmax, vmin = maps.max(2), maps.min(2)  # (N, C)
     first = sorted(set(vmax.argmax(0)) | set(vmin.argmin(0)))
     rest = [i for i in range(len(x)) if i not in first]
     order = first + rest
     s = ActivationSpectrum(tiny_cnn, LAYER, None, k=3, fraction=0.2)
     s.update(x[first], ids=first)
     for i in range(0, len(rest), 6):
-        s.update(x[rest[i:i + 6]], ids=rest[i:i + 6])
+        s.update(x[rest[i : i + 6]], ids=rest[i : i + 6])
     assert s.images_seen == len(order)
     t = s.targets()
     for ch in range(6):
@@ -148,8 +156,9 @@ def test_second_pass_with_first_pass_targets_is_exact(tiny_cnn):
     x = _inputs(40, seed=11)
     maps = _reference_maps(tiny_cnn, x).flatten(2).numpy()
     first = _feed(ActivationSpectrum(tiny_cnn, LAYER, None, k=3), x, [1] * 40)
-    second = _feed(ActivationSpectrum(tiny_cnn, LAYER, None, k=3, targets=first.targets()),
-                   x, [9, 9, 9, 13])
+    second = _feed(
+        ActivationSpectrum(tiny_cnn, LAYER, None, k=3, targets=first.targets()), x, [9, 9, 9, 13]
+    )
     for ch in range(6):
         vmax = maps[:, ch].max(1)
         want = _brute_slight(vmax, 3, 0.1 * vmax.max(), True)
@@ -160,10 +169,12 @@ def _same_examples(a, b, channels):
     for ch in channels:
         ea, eb = a.examples(ch), b.examples(ch)
         for name in ea:
-            assert [(e.image_id, e.position, e.box) for e in ea[name]] == \
-                   [(e.image_id, e.position, e.box) for e in eb[name]], (ch, name)
-            np.testing.assert_allclose([e.value for e in ea[name]], [e.value for e in eb[name]],
-                                       rtol=1e-5)
+            assert [(e.image_id, e.position, e.box) for e in ea[name]] == [
+                (e.image_id, e.position, e.box) for e in eb[name]
+            ], (ch, name)
+            np.testing.assert_allclose(
+                [e.value for e in ea[name]], [e.value for e in eb[name]], rtol=1e-5
+            )
             for p, q in zip(ea[name], eb[name]):
                 np.testing.assert_array_equal(p.crop, q.crop)
 
@@ -172,10 +183,15 @@ def test_merging_two_trackers_equals_one_over_both_streams(tiny_cnn):
     x = _inputs(50, seed=13)
     ids = [f"i{i}" for i in range(50)]
     targets = {"positive": 0.2, "negative": -0.2}
-    a = _feed(ActivationSpectrum(tiny_cnn, LAYER, None, k=4, targets=targets), x[:30], [8, 22],
-              ids[:30])
-    b = _feed(ActivationSpectrum(tiny_cnn, LAYER, None, k=4, targets=targets), x[30:], [3] * 6 + [2],
-              ids[30:])
+    a = _feed(
+        ActivationSpectrum(tiny_cnn, LAYER, None, k=4, targets=targets), x[:30], [8, 22], ids[:30]
+    )
+    b = _feed(
+        ActivationSpectrum(tiny_cnn, LAYER, None, k=4, targets=targets),
+        x[30:],
+        [3] * 6 + [2],
+        ids[30:],
+    )
     one = _feed(ActivationSpectrum(tiny_cnn, LAYER, None, k=4, targets=targets), x, [50], ids)
     merged = ActivationSpectrum.merged(a, b)
     _same_examples(merged, one, range(6))
@@ -194,8 +210,10 @@ def test_merge_with_relative_targets_keeps_extremes_exact(tiny_cnn):
     b_ids_shifted = ActivationSpectrum.merged(a, b)
     # b's default ids are its own stream indices (0..29); shift them to compare with brute force
     for ch in range(6):
-        for name, per, largest in (("max", maps[:, ch].flatten(1).max(1).values.numpy(), True),
-                                   ("min", maps[:, ch].flatten(1).min(1).values.numpy(), False)):
+        for name, per, largest in (
+            ("max", maps[:, ch].flatten(1).max(1).values.numpy(), True),
+            ("min", maps[:, ch].flatten(1).min(1).values.numpy(), False),
+        ):
             want = _brute(per, 4, largest)
             got = _column(b_ids_shifted, ch, name)[1]
             np.testing.assert_allclose(got, per[want], rtol=1e-6)
@@ -223,14 +241,15 @@ def test_memory_does_not_grow_with_images(tiny_cnn):
     first = s.nbytes
     shapes = {n: {k: tuple(t.shape) for k, t in c.tensors().items()} for n, c in s._cols.items()}
     slots = sum(c.seq.numel() for c in s._cols.values())
-    for i in range(1, 25):                     # 2,500 images: the id table must be pruned
+    for i in range(1, 25):  # 2,500 images: the id table must be pruned
         s.update(_inputs(100, seed=i))
         assert len(s._ids) <= 2 * slots + 1024 + 100
     assert s.images_seen == 2500
     assert s.nbytes <= first + 64 * (2 * slots + 1024 + 100)
-    assert shapes == {n: {k: tuple(t.shape) for k, t in c.tensors().items()}
-                      for n, c in s._cols.items()}
-    for ch in range(6):                        # every member's id is still known
+    assert shapes == {
+        n: {k: tuple(t.shape) for k, t in c.tensors().items()} for n, c in s._cols.items()
+    }
+    for ch in range(6):  # every member's id is still known
         assert all(isinstance(e.image_id, int) for col in s.examples(ch).values() for e in col)
 
 
@@ -261,8 +280,11 @@ def test_large_boxes_are_scaled_down_and_clipped_to_the_image(tiny_cnn):
     # smooth images, so that an antialiased resize and a 2x2 area average agree closely
     g = torch.Generator().manual_seed(29)
     low = torch.rand(6, 3, 4, 4, generator=g)
-    x = tiny_cnn.normalize(torch.nn.functional.interpolate(low, size=(16, 16), mode="bicubic",
-                                                           align_corners=True).clamp(0, 1))
+    x = tiny_cnn.normalize(
+        torch.nn.functional.interpolate(
+            low, size=(16, 16), mode="bicubic", align_corners=True
+        ).clamp(0, 1)
+    )
     s = _feed(ActivationSpectrum(tiny_cnn, LAYER, None, k=2, crop_size=8, crop_px=4), x, [2, 4])
     shown = tiny_cnn.denormalize(x).clamp(0, 1) * 255
     # the batch is averaged over 2 x 2 blocks once; a crop starts at the block nearest its box
@@ -273,8 +295,9 @@ def test_large_boxes_are_scaled_down_and_clipped_to_the_image(tiny_cnn):
             assert (y1 - y0, x1 - x0) == (8, 8) and e.crop.shape == (4, 4, 3)
             top, left = (int(torch.tensor(v / 2).round()) for v in (y0, x0))
             assert abs(2 * top - y0) <= 1 and abs(2 * left - x0) <= 1
-            np.testing.assert_allclose(e.crop, halved[e.image_id, top:top + 4, left:left + 4],
-                                       atol=1)
+            np.testing.assert_allclose(
+                e.crop, halved[e.image_id, top : top + 4, left : left + 4], atol=1
+            )
     whole = ActivationSpectrum(tiny_cnn, LAYER, [0], k=1, crop_size=40).update(x[:3])
     e = whole.examples(0)["max"][0]
     assert e.box == (0, 0, 16, 16) and whole.crop_px == 16
@@ -283,8 +306,10 @@ def test_large_boxes_are_scaled_down_and_clipped_to_the_image(tiny_cnn):
 
 def test_update_takes_images_through_the_model_preprocessing(tiny_cnn):
     rng = np.random.default_rng(0)
-    images = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in
-              ((40, 30), (20, 20), (33, 50), (16, 16))]
+    images = [
+        rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        for h, w in ((40, 30), (20, 20), (33, 50), (16, 16))
+    ]
     a = ActivationSpectrum(tiny_cnn, LAYER, None, k=2).update(images[:3]).update(images[3])
     b = ActivationSpectrum(tiny_cnn, LAYER, None, k=2).update(tiny_cnn.preprocess(images))
     _same_examples(a, b, range(6))
@@ -301,11 +326,12 @@ def test_scan_progress_stop_and_limit(tiny_cnn):
 
     stop = threading.Event()
     t = ActivationSpectrum(tiny_cnn, LAYER, None, k=2)
-    for seen, total in t.scan_iter(data, batch_size=4, stop=stop):
+    for _ in t.scan_iter(data, batch_size=4, stop=stop):
         stop.set()
     assert t.images_seen == 4
-    u = ActivationSpectrum(tiny_cnn, LAYER, None, k=2).scan(data, batch_size=5, limit=7,
-                                                            progress=False)
+    u = ActivationSpectrum(tiny_cnn, LAYER, None, k=2).scan(
+        data, batch_size=5, limit=7, progress=False
+    )
     assert u.images_seen == 7
 
 
@@ -373,7 +399,7 @@ def test_pre_activation_layers_with_a_shared_activation():
     m = cw.load_model(_SharedReLU(), input_size=8, device="cpu", labels=None)
     assert pre_activation_layers(m) == ["bn1", "conv2"]
     assert pre_activation_layer(m, "relu") == "bn1"
-    with pytest.raises(ValueError, match="by hand"):       # act reads h + 1, not a layer
+    with pytest.raises(ValueError, match="by hand"):  # act reads h + 1, not a layer
         pre_activation_layer(m, "act")
 
 
@@ -381,10 +407,17 @@ def test_lite0_pre_activation_layers_and_agreement_with_feature_maps(lite0, cat,
     assert pre_activation_layer(lite0, "_blocks.5._act1") == "_blocks.5._bn1"
     # Independent listing: in each MBConv block (and the stem/head) _actN reads _bnN.
     mods = dict(lite0.module.named_modules())
-    expected = [n for n in lite0.layers
-                if n.rsplit(".", 1)[-1] in ("_bn0", "_bn1")
-                and (n.rsplit(".", 1)[0] + "._act" + n[-1] if "." in n else
-                     {"_bn0": "_act_stem", "_bn1": "_act_head"}[n]) in mods]
+    expected = [
+        n
+        for n in lite0.layers
+        if n.rsplit(".", 1)[-1] in ("_bn0", "_bn1")
+        and (
+            n.rsplit(".", 1)[0] + "._act" + n[-1]
+            if "." in n
+            else {"_bn0": "_act_stem", "_bn1": "_act_head"}[n]
+        )
+        in mods
+    ]
     assert pre_activation_layers(lite0) == expected
     assert "_blocks.5._bn2" not in expected
 

@@ -1,4 +1,5 @@
 """The training engine and the digits data set."""
+
 from __future__ import annotations
 
 import threading
@@ -16,15 +17,27 @@ from cnnwidgets.engines.training import TrainEvent, TrainingError, evaluate, tra
 
 def digits_model(size=16, seed=0):
     torch.manual_seed(seed)
-    return cw.load_model("simple_cnn", num_classes=10, in_channels=1, input_size=size,
-                         labels=DIGITS_LABELS, device="cpu")
+    return cw.load_model(
+        "simple_cnn",
+        num_classes=10,
+        in_channels=1,
+        input_size=size,
+        labels=DIGITS_LABELS,
+        device="cpu",
+    )
 
 
 def tiny_model(seed=0):
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4),
-                               torch.nn.ReLU(), torch.nn.Dropout(0.3), torch.nn.AdaptiveAvgPool2d(2),
-                               torch.nn.Flatten(), torch.nn.Linear(16, 10))
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.3),
+        torch.nn.AdaptiveAvgPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(16, 10),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +71,9 @@ def test_split_is_disjoint_and_fixed_by_the_seed():
     a_tr, a_va = digits_datasets(size=8, seed=1)
     b_tr, b_va = digits_datasets(size=8, seed=1)
     c_tr, _ = digits_datasets(size=8, seed=2)
-    assert torch.equal(a_tr.tensors[0], b_tr.tensors[0]) and torch.equal(a_va.tensors[1], b_va.tensors[1])
+    assert torch.equal(a_tr.tensors[0], b_tr.tensors[0]) and torch.equal(
+        a_va.tensors[1], b_va.tensors[1]
+    )
     assert not torch.equal(a_tr.tensors[0], c_tr.tensors[0])
     rows_tr = {tuple(r) for r in a_tr.tensors[0].flatten(1).tolist()}
     # Duplicated scans exist in the digits; count distinct images only on the val side.
@@ -76,8 +91,17 @@ def test_simple_cnn_learns_the_digits_above_90_percent(digits):
     events = []
     train_set, val_set = digits
     # One thread: the test machines are shared, and more threads than free cores is far slower.
-    history = train(model, train_set, val_set, epochs=3, seed=0, device="cpu", threads=1,
-                    callbacks=[events.append], progress=False)
+    history = train(
+        model,
+        train_set,
+        val_set,
+        epochs=3,
+        seed=0,
+        device="cpu",
+        threads=1,
+        callbacks=[events.append],
+        progress=False,
+    )
     assert history.val_accuracy > 0.90, history
     # The reported accuracy is the real one: evaluate it independently of the engine.
     model.module.eval()
@@ -130,8 +154,16 @@ def test_stop_event_ends_after_the_current_batch():
 
     model = tiny_model()
     model.eval()
-    h = train(model, tr, epochs=5, batch_size=16, device="cpu", callbacks=[on_event], stop=stop,
-              progress=False)
+    h = train(
+        model,
+        tr,
+        epochs=5,
+        batch_size=16,
+        device="cpu",
+        callbacks=[on_event],
+        stop=stop,
+        progress=False,
+    )
     assert h.stopped and len(h.batches) == 3 and h.epochs == []
     assert events[-1].kind == "end" and events[-1].stopped
     assert not any(m.training for m in model.modules())
@@ -141,8 +173,16 @@ def test_threads_setting_is_used_and_restored():
     tr, _ = small_digits(32)
     before = torch.get_num_threads()
     seen = []
-    train(tiny_model(), tr, epochs=1, batch_size=16, device="cpu", threads=1, progress=False,
-          callbacks=[lambda e: seen.append(torch.get_num_threads()) if e.kind == "batch" else None])
+    train(
+        tiny_model(),
+        tr,
+        epochs=1,
+        batch_size=16,
+        device="cpu",
+        threads=1,
+        progress=False,
+        callbacks=[lambda e: seen.append(torch.get_num_threads()) if e.kind == "batch" else None],
+    )
     assert set(seen) == {1} and torch.get_num_threads() == before
     with pytest.raises(ValueError, match="threads"):
         train(tiny_model(), tr, threads=0)
@@ -186,8 +226,11 @@ def test_bad_input_gives_clear_errors():
     with pytest.raises(ValueError, match="unknown optimizer"):
         train(tiny_model(), tr, optimizer="rmsprop", device="cpu")
     with pytest.raises(ValueError, match="empty"):
-        train(tiny_model(), TensorDataset(torch.zeros(0, 1, 8, 8), torch.zeros(0, dtype=torch.long)),
-              device="cpu")
+        train(
+            tiny_model(),
+            TensorDataset(torch.zeros(0, 1, 8, 8), torch.zeros(0, dtype=torch.long)),
+            device="cpu",
+        )
     with pytest.raises(TypeError, match="Model or a torch.nn.Module"):
         train("resnet", tr)
     bad = TensorDataset(torch.full((8, 1, 8, 8), float("nan")), torch.zeros(8, dtype=torch.long))

@@ -1,4 +1,5 @@
 """The widget base: error reporting, debounced recomputes, uploads and the background worker."""
+
 from __future__ import annotations
 
 import threading
@@ -41,7 +42,7 @@ class Counter(BackgroundWidget):
 
 def test_run_blocks_and_always_sends_the_final_frame(no_thread_leak):
     w = Counter(steps=50)
-    w.frame_interval = 3600          # only the first and the final frame are due
+    w.frame_interval = 3600  # only the first and the final frame are due
     w.run()
     assert w.count == 50 and w.published == [1, 50]
     assert not w.running and not w.is_alive and w.error == ""
@@ -54,11 +55,11 @@ def test_stop_is_honoured_within_one_step_and_joins_the_thread(no_thread_leak):
     w.start()
     assert w.running
     assert w.at_block.wait(10)
-    w._stop_event.set()              # Stop arrives while step 3 runs ...
+    w._stop_event.set()  # Stop arrives while step 3 runs ...
     w.gate.set()
-    w.stop()                         # ... and joins
+    w.stop()  # ... and joins
     assert not w.is_alive and not w.running
-    assert w.count == 3              # the step in flight finished and was sent; no more
+    assert w.count == 3  # the step in flight finished and was sent; no more
     w.close()
 
 
@@ -97,7 +98,7 @@ def test_start_and_stop_actions_from_the_front_end(no_thread_leak):
 
 def test_debouncer_runs_the_last_call_of_a_burst_once(no_thread_leak):
     calls = []
-    d = Debouncer(calls.append, delay=3600)     # only flush() lets it run
+    d = Debouncer(calls.append, delay=3600)  # only flush() lets it run
     for i in range(20):
         d(i)
     d.flush()

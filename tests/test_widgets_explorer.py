@@ -1,4 +1,5 @@
 """Explorer: shared layer, image upload (non-images show an error), parts follow, no leaks."""
+
 from __future__ import annotations
 
 import io
@@ -52,8 +53,9 @@ def test_upload_by_file_updates_every_part(explorer, coffee):
 
 def test_a_non_image_upload_shows_an_error_and_keeps_working(explorer, coffee):
     photo = explorer.view
-    explorer._on_action(explorer, {"type": "upload", "name": "notes.txt"},
-                        [memoryview(b"hello, not a picture")])
+    explorer._on_action(
+        explorer, {"type": "upload", "name": "notes.txt"}, [memoryview(b"hello, not a picture")]
+    )
     assert "notes.txt" in explorer.error and explorer.view == photo
     explorer._on_action(explorer, {"type": "upload", "name": "coffee.png"}, [_png(coffee)])
     explorer.flush()

@@ -1,7 +1,7 @@
 """FeatureMapViewer: controls redraw the view, bad input shows an error, no threads leak."""
+
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import cnnwidgets as cw
@@ -50,7 +50,7 @@ def test_channel_and_colormap_only_redraw(viewer):
     viewer.colormap = "gray"
     viewer.order = "index"
     assert viewer.view != view
-    assert cache_info()["hits"] + cache_info()["misses"] == lookups   # no engine call
+    assert cache_info()["hits"] + cache_info()["misses"] == lookups  # no engine call
 
 
 def test_bad_input_shows_an_error_and_the_widget_still_works(viewer):

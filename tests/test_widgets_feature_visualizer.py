@@ -1,4 +1,5 @@
 """FeatureVisualizer: run blocks and animates, Stop stops, errors show, the chart follows."""
+
 from __future__ import annotations
 
 import threading
@@ -7,7 +8,6 @@ import numpy as np
 import pytest
 
 import cnnwidgets.core  # noqa: F401  (cw.core.Param in a test)
-
 from cnnwidgets.widgets import FeatureVisualizer, WidgetError
 
 
@@ -102,15 +102,21 @@ def test_objective_kinds_and_parameterizations_come_from_the_registries(fv, tiny
     assert fv.error == "" and fv.result.objectives == ["class(3)"]
 
     # A user's objective, registered from a notebook, appears in the open widget.
-    @cw.featureviz.OBJECTIVES.register("channel_max", label="channel (max)", unit=True,
-                                       params=[cw.core.Param("layer", "str", ui=False),
-                                               cw.core.Param("n", "int", 0, ui=False),
-                                               cw.core.Param("temperature", "float", 1.0, min=0.1,
-                                                             max=10)])
+    @cw.featureviz.OBJECTIVES.register(
+        "channel_max",
+        label="channel (max)",
+        unit=True,
+        params=[
+            cw.core.Param("layer", "str", ui=False),
+            cw.core.Param("n", "int", 0, ui=False),
+            cw.core.Param("temperature", "float", 1.0, min=0.1, max=10),
+        ],
+    )
     def channel_max(layer, n, temperature):
         def fn(acts):
             t = acts[layer][:, n].flatten(1) / temperature
             return temperature * torch.logsumexp(t, 1)
+
         return cw.featureviz.Objective(fn, {layer}, f"channel_max({layer}:{n})")
 
     try:

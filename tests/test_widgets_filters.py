@@ -1,4 +1,5 @@
 """FilterViewer: layer, mode and filter redraw; bad input shows an error; RGB first layer."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,7 +38,7 @@ def test_bad_input_shows_an_error_and_the_widget_still_works(viewer):
     assert "not a convolution" in viewer.error
     viewer.layer = "conv2"
     assert viewer.error == ""
-    viewer.mode = "rgb"                      # conv2 reads 4 channels, not RGB
+    viewer.mode = "rgb"  # conv2 reads 4 channels, not RGB
     assert "3 input channels" in viewer.error
     viewer.mode = "norm"
     assert viewer.error == ""

@@ -1,4 +1,5 @@
 """GradCAMViewer: layer, method and target recompute; alpha only re-blends; two classes."""
+
 from __future__ import annotations
 
 import pytest
@@ -73,4 +74,6 @@ def test_smoothgrad_of_gradcam_from_the_panel(viewer):
     viewer.flush()
     assert viewer.error == ""
     a = viewer.attribution
-    assert a.method == "smoothgrad" and a.params["base"] == "layercam" and a.params["n_samples"] == 3
+    assert (
+        a.method == "smoothgrad" and a.params["base"] == "layercam" and a.params["n_samples"] == 3
+    )

@@ -1,4 +1,5 @@
 """SaliencyViewer: method, parameters and target recompute (debounced); alpha only re-blends."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,8 +29,9 @@ def test_alpha_reblends_without_recomputing(viewer):
     assert viewer.view != view and viewer.computations == n
 
 
-@pytest.mark.parametrize("method", ["gradient_x_input", "smoothgrad", "integrated_gradients",
-                                    "guided_backprop"])
+@pytest.mark.parametrize(
+    "method", ["gradient_x_input", "smoothgrad", "integrated_gradients", "guided_backprop"]
+)
 def test_each_method_redraws(viewer, method):
     view = viewer.view
     viewer.method = method
@@ -42,7 +44,7 @@ def test_each_method_redraws(viewer, method):
 
 def test_a_burst_of_changes_computes_once(viewer):
     n = viewer.computations
-    viewer._recompute.delay = 3600            # a burst however slow the machine; flush() runs it
+    viewer._recompute.delay = 3600  # a burst however slow the machine; flush() runs it
     viewer.method = "smoothgrad"
     for k in range(2, 8):
         viewer.params = {**viewer.params, "n_samples": k}
@@ -113,7 +115,7 @@ def test_panel_shows_only_the_chosen_methods_parameters(viewer):
     assert [p["name"] for p in viewer.method_params] == ["base", "n_samples", "noise"]
     assert "guided_backprop" in viewer.method_params[0]["choices"]
     assert "Smilkov" in viewer.method_help
-    viewer.params = {**viewer.params, "noise": 7.0}        # out of range: a readable error
+    viewer.params = {**viewer.params, "noise": 7.0}  # out of range: a readable error
     viewer.flush()
     assert "'noise' must lie in [0, 1]" in viewer.error
 
@@ -122,8 +124,11 @@ def test_a_method_registered_later_appears_in_an_open_viewer(viewer):
     import cnnwidgets as cw
     import cnnwidgets.core
 
-    @cw.saliency_methods.register("abs_gradient", label="|gradient|",
-                                  params=[cnnwidgets.core.Param("power", "float", 1.0, min=1, max=3)])
+    @cw.saliency_methods.register(
+        "abs_gradient",
+        label="|gradient|",
+        params=[cnnwidgets.core.Param("power", "float", 1.0, min=1, max=3)],
+    )
     def abs_gradient(call, power):
         return call.gradient().abs() ** power
 

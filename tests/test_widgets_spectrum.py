@@ -1,4 +1,5 @@
 """SpectrumViewer: background scan with progress, Stop, the six-column figure per channel."""
+
 from __future__ import annotations
 
 import threading
@@ -46,7 +47,7 @@ def test_autostart_and_stop(tiny_cnn, no_thread_leak):
 
 def test_bad_input_shows_an_error_and_the_widget_still_works(tiny_cnn, data, no_thread_leak):
     w = SpectrumViewer(tiny_cnn, "conv2", data, channels=[1, 3], k=2, autostart=False)
-    w.channel = 2                      # not tracked
+    w.channel = 2  # not tracked
     w.flush()
     assert "not tracked" in w.error
     w.channel = 3

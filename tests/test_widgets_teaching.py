@@ -1,4 +1,5 @@
 """The Segment-1 teaching widgets: ConvolutionExplorer and TrainingMonitor."""
+
 from __future__ import annotations
 
 import io
@@ -36,7 +37,8 @@ def explorer(no_thread_leak):
     w.close()
 
 
-# ---- ConvolutionExplorer ---------------------------------------------------------------------------
+# ---- ConvolutionExplorer -------------------------------------------------------------------------
+
 
 def test_explorer_starts_with_the_numbers_and_the_edge_kernel(explorer):
     w = explorer
@@ -54,8 +56,9 @@ def test_explorer_starts_with_the_numbers_and_the_edge_kernel(explorer):
     assert ih % 7 == 0 and (oh, ow) == (ih // 7 * 5, iw // 7 * 5)
 
 
-@pytest.mark.parametrize("stride,padding,dilation", [(1, 1, 1), (2, 0, 1), (2, 2, 2), (3, 1, 2),
-                                                     (1, 0, 3)])
+@pytest.mark.parametrize(
+    "stride,padding,dilation", [(1, 1, 1), (2, 0, 1), (2, 2, 2), (3, 1, 2), (1, 0, 3)]
+)
 def test_every_cell_of_the_explorer_matches_conv2d(explorer, stride, padding, dilation):
     w = explorer
     w.kernel_name = "sobel_x"
@@ -108,7 +111,7 @@ def test_bad_settings_show_an_error_and_the_widget_recovers(explorer):
     w.dilation = 4
     assert "spans 9 pixels" in w.error
     assert "floor((7 + 2*0 - 4*(3 - 1) - 1) / 1) + 1" in w.formula  # the numbers still show
-    w.padding = 1                     # 7 + 2 = 9 pixels: now it fits
+    w.padding = 1  # 7 + 2 = 9 pixels: now it fits
     assert w.error == "" and w.shapes["output"] == [1, 1]
     w.kernel = [[1, "x"]]
     assert "kernel weights must be numbers" in w.error
@@ -169,13 +172,18 @@ def test_constructor_arguments_and_bad_ones(no_thread_leak):
     bad.close()
 
 
-# ---- TrainingMonitor -------------------------------------------------------------------------------
+# ---- TrainingMonitor -----------------------------------------------------------------------------
+
 
 def tiny_model(seed=0):
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(),
-                               torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten(),
-                               torch.nn.Linear(16, 10))
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(16, 10),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -200,12 +208,15 @@ def test_monitor_runs_and_draws_the_curves(no_thread_leak, small_digits):
     assert mon.status.startswith("epoch 2/2 · step 12/12") and mon.status.endswith("done")
     assert mon.view.startswith(b"\x89PNG") and mon.view != blank
     mon.epochs = 1
-    mon.run()   # trains on from the current weights, with fresh curves
+    mon.run()  # trains on from the current weights, with fresh curves
     assert len(mon.history.batches) == 6 and len(mon._loss_line.x) == 6
     bundle = mon._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     box = mon.show()
-    assert box.children[0] is mon and box.children[1].children == (mon.loss_figure, mon.accuracy_figure)
+    assert box.children[0] is mon and box.children[1].children == (
+        mon.loss_figure,
+        mon.accuracy_figure,
+    )
     mon.close()
 
 
@@ -257,8 +268,15 @@ def test_training_errors_show_in_the_widget_which_stays_usable(no_thread_leak, s
 
 def test_a_viewer_can_look_at_the_model_while_it_trains(no_thread_leak, small_digits, cat):
     gate = Gate(small_digits[0])
-    net = cw.load_model(tiny_model(), labels=[str(i) for i in range(10)], mean=(0.5,), std=(0.5,),
-                        input_size=8, in_channels=1, device="cpu")
+    net = cw.load_model(
+        tiny_model(),
+        labels=[str(i) for i in range(10)],
+        mean=(0.5,),
+        std=(0.5,),
+        input_size=8,
+        in_channels=1,
+        device="cpu",
+    )
     net.module.eval()
     mon = cw.TrainingMonitor(net, gate, epochs=50, batch_size=16, device="cpu")
     mon.start()

@@ -8,6 +8,11 @@ bash tools/setup.sh test
 # shellcheck disable=SC1091
 . "${CNNW_VENV:-.venv}/bin/activate"
 
+# Lint and format (pyproject.toml's [tool.ruff]); the import order is checked by
+# tests/test_architecture.py.
+ruff check .
+ruff format --check .
+
 (cd js && npm test --silent)
 
 # Notebooks run their long loops (training epochs, gradient-ascent steps) shortened.

@@ -5,6 +5,7 @@ layout, target resolution, error types and the registry type of the engines.
 Imports flow one way: core <- data <- models <- engines <- render <- widgets (see
 docs/architecture.md); ``tests/test_architecture.py`` checks it.
 """
+
 from .errors import CNNWidgetsError, InputError, ParameterError
 from .guard import model_lock, preserved
 from .hooks import StopForward, capture, forward_hooks, run_until_captured
@@ -12,7 +13,22 @@ from .layers import LayerInfo, LayerNotFoundError, probe_layers
 from .model_base import ModelBase, as_model
 from .registry import Entry, Param, Registry
 
-__all__ = ["CNNWidgetsError", "InputError", "ParameterError", "model_lock", "preserved",
-           "StopForward", "capture", "forward_hooks", "run_until_captured", "LayerInfo",
-           "LayerNotFoundError", "probe_layers", "ModelBase", "as_model", "Entry", "Param",
-           "Registry"]
+__all__ = [
+    "CNNWidgetsError",
+    "InputError",
+    "ParameterError",
+    "model_lock",
+    "preserved",
+    "StopForward",
+    "capture",
+    "forward_hooks",
+    "run_until_captured",
+    "LayerInfo",
+    "LayerNotFoundError",
+    "probe_layers",
+    "ModelBase",
+    "as_model",
+    "Entry",
+    "Param",
+    "Registry",
+]

@@ -4,6 +4,7 @@ these, so callers (and the property tests) can tell "the library refused this in
 Each also derives from the built-in type a caller would expect (``ValueError``, ``TypeError``),
 so ``except ValueError`` keeps working.
 """
+
 from __future__ import annotations
 
 

@@ -1,10 +1,11 @@
 """Leave the model as it was found: training flags, requires_grad, .grad, hooks."""
+
 from __future__ import annotations
 
 import contextlib
 import threading
 import weakref
-from typing import Iterator
+from collections.abc import Iterator
 
 from torch import nn
 
@@ -12,7 +13,7 @@ from torch import nn
 # not on a thread, so two threads computing on one model (two widgets of a dashboard, a widget
 # beside a training loop) would see each other's hooks: an early-stop hook of one call would end
 # the other's forward pass. Every engine call holds its model's lock while it touches the model.
-_LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.RLock]" = weakref.WeakKeyDictionary()
+_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.RLock] = weakref.WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
 
 
@@ -26,7 +27,9 @@ def model_lock(module: nn.Module) -> threading.RLock:
 
 
 @contextlib.contextmanager
-def preserved(module: nn.Module, *, eval_mode: bool = True, freeze: bool = True) -> Iterator[nn.Module]:
+def preserved(
+    module: nn.Module, *, eval_mode: bool = True, freeze: bool = True
+) -> Iterator[nn.Module]:
     """Run a block with the model in eval mode and its parameters frozen; restore both after.
 
     Holds the model's :func:`model_lock` throughout, so a call from another thread waits

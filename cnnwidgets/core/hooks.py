@@ -6,10 +6,12 @@ A module can run more than once in one forward pass (torchvision's ResNet blocks
 first), so that every engine reads the same tensor for the same layer name (see
 :meth:`cnnwidgets.Model.resolve_layer` for the ``"name@k"`` spelling).
 """
+
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator, Mapping, Union
+from collections.abc import Callable, Iterator, Mapping
+from typing import Union
 
 import torch
 from torch import nn
@@ -38,12 +40,15 @@ def on_call(call: int, fn: Callable) -> Callable:
         k = seen[0]
         seen[0] += 1
         return fn(*args) if k == call else None
+
     return hook
 
 
 @contextlib.contextmanager
-def forward_hooks(hooks: Mapping[Target, HookFn] | None = None,
-                  pre_hooks: Mapping[Target, PreHookFn] | None = None) -> Iterator[None]:
+def forward_hooks(
+    hooks: Mapping[Target, HookFn] | None = None,
+    pre_hooks: Mapping[Target, PreHookFn] | None = None,
+) -> Iterator[None]:
     """Register forward hooks (and forward pre-hooks) for the duration of a ``with`` block;
     always removed after. A key ``(module, call)`` hooks only that call of the module."""
     handles = []
@@ -65,9 +70,12 @@ class StopForward(Exception):
 
 
 @contextlib.contextmanager
-def capture(modules: Mapping[str, Target], *, stop_after_last: bool = False,
-            transform: Callable[[torch.Tensor], torch.Tensor] | None = None
-            ) -> Iterator[dict[str, torch.Tensor]]:
+def capture(
+    modules: Mapping[str, Target],
+    *,
+    stop_after_last: bool = False,
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> Iterator[dict[str, torch.Tensor]]:
     """Collect the outputs of named layers into a dict while the block runs forward passes.
 
     ``modules``: name -> module, or name -> (module, call) for one run of a module that runs
@@ -88,6 +96,7 @@ def capture(modules: Mapping[str, Target], *, stop_after_last: bool = False,
             store[name] = keep(output)
             if stop_after_last and wanted.issubset(store):
                 raise StopForward
+
         return hook
 
     with forward_hooks({target: hook_for(n) for n, target in modules.items()}):
@@ -95,7 +104,8 @@ def capture(modules: Mapping[str, Target], *, stop_after_last: bool = False,
 
 
 def run_until_captured(forward: Callable[[], object]) -> object | None:
-    """Call ``forward()``; a :class:`StopForward` from a capture hook ends it early (returns None)."""
+    """Call ``forward()``; a :class:`StopForward` from a capture hook ends it early (then
+    returns None)."""
     try:
         return forward()
     except StopForward:

@@ -1,4 +1,5 @@
 """Inputs as the engines take them: batches, memory layout, and how many fit in memory."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -46,8 +47,8 @@ def input_layout(x: torch.Tensor, model) -> torch.Tensor:
     """``x`` in the memory layout of the model's weights: channels-last for a channels-last
     model (see :meth:`Model.set_channels_last`), NCHW otherwise.
 
-    Mixed layouts are the slow case: oneDNN then reorders every weight on every call (ResNet-18,
-    batch 1, forward + backward: 73 ms against 58 ms with matching layouts, either way).
+    Mixed layouts are the slow case: oneDNN then reorders every weight on every call
+    (measured in docs/benchmarks.md).
     """
     if x.ndim == 4 and model.channels_last:
         return x.contiguous(memory_format=torch.channels_last)
@@ -55,8 +56,9 @@ def input_layout(x: torch.Tensor, model) -> torch.Tensor:
 
 
 def check_batch_size(batch_size: Any) -> None:
-    if batch_size is not None and (isinstance(batch_size, bool) or
-                                   not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+    if batch_size is not None and (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
         raise ParameterError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-
-

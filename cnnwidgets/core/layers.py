@@ -1,10 +1,11 @@
 """Layers of a model: discovery with output shapes, and name checks whose errors list the
 valid names."""
+
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 from torch import nn
@@ -26,16 +27,17 @@ class LayerNotFoundError(CNNWidgetsError, ValueError):
         rest = [v for v in self.valid if v not in closest]
         super().__init__(
             f"no layer {name!r} in this model. Closest: {', '.join(closest)}. "
-            f"All {len(self.valid)} layers: {', '.join(closest + rest)}")
+            f"All {len(self.valid)} layers: {', '.join(closest + rest)}"
+        )
 
 
 @dataclass(frozen=True)
 class LayerInfo:
     name: str
-    kind: str            # the module's class name, e.g. "Conv2d"
-    shape: tuple         # output shape for one image, without the batch dimension
-    order: int           # position in execution order (when its forward finished)
-    calls: int = 1       # how many times the module runs in one forward pass
+    kind: str  # the module's class name, e.g. "Conv2d"
+    shape: tuple  # output shape for one image, without the batch dimension
+    order: int  # position in execution order (when its forward finished)
+    calls: int = 1  # how many times the module runs in one forward pass
 
     @property
     def spatial(self) -> bool:
@@ -62,9 +64,14 @@ def probe_layers(module: nn.Module, example: torch.Tensor) -> list[LayerInfo]:
                 calls[name] = calls.get(name, 0) + 1
                 if name not in seen:
                     seen[name] = (tuple(output.shape[1:]), len(seen))
+
         return record
 
     named = [(n, m) for n, m in module.named_modules() if n and not isinstance(m, _SKIPPED)]
-    with preserved(module), torch.inference_mode(), forward_hooks({m: recorder(n) for n, m in named}):
+    with (
+        preserved(module),
+        torch.inference_mode(),
+        forward_hooks({m: recorder(n) for n, m in named}),
+    ):
         module(example)
     return [LayerInfo(n, type(m).__name__, *seen[n], calls[n]) for n, m in named if n in seen]

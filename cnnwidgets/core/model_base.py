@@ -4,6 +4,7 @@
 any :class:`ModelBase` through :func:`as_model`, so the core and the engines never import the
 zoo (imports flow one way: core <- models <- engines).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,7 +29,11 @@ def as_model(model: Any) -> ModelBase:
     if isinstance(model, ModelBase):
         return model
     if isinstance(model, nn.Module):
-        raise TypeError("engines take a cnnwidgets Model, which knows the preprocessing: wrap "
-                        "the module first with cw.load_model(module, mean=..., std=..., "
-                        "input_size=...)")
-    raise TypeError(f"expected a cnnwidgets Model (cw.load_model(...)), got a {type(model).__name__}")
+        raise TypeError(
+            "engines take a cnnwidgets Model, which knows the preprocessing: wrap "
+            "the module first with cw.load_model(module, mean=..., std=..., "
+            "input_size=...)"
+        )
+    raise TypeError(
+        f"expected a cnnwidgets Model (cw.load_model(...)), got a {type(model).__name__}"
+    )

@@ -5,14 +5,16 @@ validates parameters with one set of messages, and widgets build their pickers a
 panels from it. A user registers a method from a notebook and it appears in every widget
 created afterwards (and in open ones, which subscribe to their registry).
 """
+
 from __future__ import annotations
 
 import difflib
 import numbers
 import warnings
 import weakref
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from .errors import ParameterError
 
@@ -63,8 +65,9 @@ class Param:
         if self.kind == "choice":
             options = self.options()
             if value not in options:
-                raise ParameterError(f"{where} must be one of {', '.join(map(repr, options))}, "
-                                     f"got {value!r}")
+                raise ParameterError(
+                    f"{where} must be one of {', '.join(map(repr, options))}, got {value!r}"
+                )
             return value
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ParameterError(f"{where} must be a number, got {value!r}")
@@ -76,7 +79,9 @@ class Param:
             value = float(value)
             if value != value:
                 raise ParameterError(f"{where} must be a number, got NaN")
-        if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
+        if (self.min is not None and value < self.min) or (
+            self.max is not None and value > self.max
+        ):
             lo = "-inf" if self.min is None else f"{self.min:g}"
             hi = "inf" if self.max is None else f"{self.max:g}"
             raise ParameterError(f"{where} must lie in [{lo}, {hi}], got {value!r}")
@@ -84,8 +89,13 @@ class Param:
 
     def spec(self) -> dict:
         """The parameter as JSON for the front end's parameter panel."""
-        out = {"name": self.name, "kind": self.kind, "label": self.label or self.name.replace("_", " "),
-               "help": self.help, "default": self.default}
+        out = {
+            "name": self.name,
+            "kind": self.kind,
+            "label": self.label or self.name.replace("_", " "),
+            "help": self.help,
+            "default": self.default,
+        }
         for key in ("min", "max", "step"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -121,16 +131,25 @@ class Entry:
         names = [p.name for p in self.params]
         unknown = sorted(set(given) - set(names))
         if unknown:
-            raise ParameterError(f"{self.name!r} takes no parameter "
-                                 f"{', '.join(map(repr, unknown))}; its parameters: "
-                                 f"{', '.join(names) or 'none'}")
-        return {p.name: p.check(given[p.name], self.name) if p.name in given else p.default
-                for p in self.params}
+            raise ParameterError(
+                f"{self.name!r} takes no parameter "
+                f"{', '.join(map(repr, unknown))}; its parameters: "
+                f"{', '.join(names) or 'none'}"
+            )
+        return {
+            p.name: p.check(given[p.name], self.name) if p.name in given else p.default
+            for p in self.params
+        }
 
     def spec(self) -> dict:
-        return {"name": self.name, "label": self.label, "description": self.description,
-                "reference": self.reference, "params": [p.spec() for p in self.params if p.ui],
-                **{k: v for k, v in self.extra.items() if isinstance(v, (bool, int, float, str))}}
+        return {
+            "name": self.name,
+            "label": self.label,
+            "description": self.description,
+            "reference": self.reference,
+            "params": [p.spec() for p in self.params if p.ui],
+            **{k: v for k, v in self.extra.items() if isinstance(v, (bool, int, float, str))},
+        }
 
 
 class Registry:
@@ -139,29 +158,51 @@ class Registry:
     def __init__(self, what: str):
         self.what = what
         self._entries: dict[str, Entry] = {}
-        self._aliases: dict[str, tuple[str, bool]] = {}       # alias -> (name, deprecated)
+        self._aliases: dict[str, tuple[str, bool]] = {}  # alias -> (name, deprecated)
         self._listeners: list[weakref.WeakMethod | weakref.ref] = []
 
     # ---- registering -----------------------------------------------------------------------
-    def register(self, name: str, *, label: str | None = None, description: str = "",
-                 reference: str = "", params: Sequence[Param] = (), aliases: Sequence[str] = (),
-                 deprecated_aliases: Sequence[str] = (), replace: bool = False, **extra: Any
-                 ) -> Callable[[Callable], Callable]:
+    def register(
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        description: str = "",
+        reference: str = "",
+        params: Sequence[Param] = (),
+        aliases: Sequence[str] = (),
+        deprecated_aliases: Sequence[str] = (),
+        replace: bool = False,
+        **extra: Any,
+    ) -> Callable[[Callable], Callable]:
         """Decorator: register ``fn`` under ``name``. ``replace=True`` overwrites an entry of
         that name (re-running a notebook cell); otherwise a clash is an error."""
+
         def decorator(fn: Callable) -> Callable:
-            self.add(Entry(name, fn, label or name, description, reference, tuple(params),
-                           dict(extra)), aliases=aliases, deprecated_aliases=deprecated_aliases,
-                     replace=replace)
+            self.add(
+                Entry(name, fn, label or name, description, reference, tuple(params), dict(extra)),
+                aliases=aliases,
+                deprecated_aliases=deprecated_aliases,
+                replace=replace,
+            )
             return fn
+
         return decorator
 
-    def add(self, entry: Entry, *, aliases: Sequence[str] = (),
-            deprecated_aliases: Sequence[str] = (), replace: bool = False) -> Entry:
+    def add(
+        self,
+        entry: Entry,
+        *,
+        aliases: Sequence[str] = (),
+        deprecated_aliases: Sequence[str] = (),
+        replace: bool = False,
+    ) -> Entry:
         key = entry.name.lower()
         if not replace and (key in self._entries or key in self._aliases):
-            raise ParameterError(f"a {self.what} named {entry.name!r} is already registered; "
-                                 "pass replace=True to overwrite it")
+            raise ParameterError(
+                f"a {self.what} named {entry.name!r} is already registered; "
+                "pass replace=True to overwrite it"
+            )
         self._entries[key] = entry
         for alias in aliases:
             self._aliases[alias.lower()] = (key, False)
@@ -186,14 +227,21 @@ class Registry:
         if key in self._aliases:
             target, deprecated = self._aliases[key]
             if deprecated:
-                warnings.warn(f"the {self.what} name {name!r} is deprecated; use "
-                              f"{self._entries[target].name!r}", FutureWarning, stacklevel=4)
+                warnings.warn(
+                    f"the {self.what} name {name!r} is deprecated; use "
+                    f"{self._entries[target].name!r}",
+                    FutureWarning,
+                    stacklevel=4,
+                )
             return target
-        close = difflib.get_close_matches(key, list(self._entries) + list(self._aliases), n=3,
-                                          cutoff=0.5)
+        close = difflib.get_close_matches(
+            key, list(self._entries) + list(self._aliases), n=3, cutoff=0.5
+        )
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise ParameterError(f"unknown {self.what} {name!r}; the {self.what}s are "
-                             f"{', '.join(e.name for e in self._entries.values())}.{hint}")
+        raise ParameterError(
+            f"unknown {self.what} {name!r}; the {self.what}s are "
+            f"{', '.join(e.name for e in self._entries.values())}.{hint}"
+        )
 
     def get(self, name: str) -> Entry:
         """The entry of ``name`` (case-insensitive, aliases allowed); unknown names get an
@@ -222,16 +270,22 @@ class Registry:
 
     def options(self, **where: Any) -> list[list[str]]:
         """``[[label, name], ...]`` for a picker."""
-        return [[e.label, e.name] for e in self if all(e.extra.get(k) == v for k, v in where.items())]
+        return [
+            [e.label, e.name] for e in self if all(e.extra.get(k) == v for k, v in where.items())
+        ]
 
     def specs(self, **where: Any) -> dict[str, dict]:
         """Every entry as JSON (label, description, reference, parameters) for the widgets."""
-        return {e.name: e.spec() for e in self if all(e.extra.get(k) == v for k, v in where.items())}
+        return {
+            e.name: e.spec() for e in self if all(e.extra.get(k) == v for k, v in where.items())
+        }
 
     # ---- widgets that show this registry ---------------------------------------------------
     def subscribe(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` after every change; held weakly (a closed widget is not kept)."""
-        ref = weakref.WeakMethod(callback) if hasattr(callback, "__self__") else weakref.ref(callback)
+        ref = (
+            weakref.WeakMethod(callback) if hasattr(callback, "__self__") else weakref.ref(callback)
+        )
         self._listeners.append(ref)
 
     def _notify(self) -> None:

@@ -1,4 +1,5 @@
 """Which class each image is explained for: ``target`` arguments resolved against logits."""
+
 from __future__ import annotations
 
 import difflib
@@ -20,13 +21,16 @@ def target_list(target: Any, n: int) -> list | None:
         return None
     if isinstance(target, (torch.Tensor, np.ndarray)):
         if target.ndim > 1:
-            raise ParameterError(f"targets must be one class per image, got an array of shape "
-                                 f"{tuple(target.shape)}")
+            raise ParameterError(
+                f"targets must be one class per image, got an array of shape {tuple(target.shape)}"
+            )
         target = target.tolist()
     items = list(target) if isinstance(target, (list, tuple)) else [target] * n
     if len(items) != n:
-        raise ParameterError(f"got {len(items)} targets for {n} images: give one per image, a "
-                             "single class for all, or None for each image's top class")
+        raise ParameterError(
+            f"got {len(items)} targets for {n} images: give one per image, a "
+            "single class for all, or None for each image's top class"
+        )
     return items
 
 
@@ -48,15 +52,22 @@ def resolve_targets(target: Any, logits: torch.Tensor, model=None) -> torch.Tens
         if isinstance(t, str):
             t = _label_index(t, model)
         if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
-            raise ParameterError(f"a target is a class index (int), a label name or None, not {t!r}")
+            raise ParameterError(
+                f"a target is a class index (int), a label name or None, not {t!r}"
+            )
         t = int(t)
         if not 0 <= t < classes:
-            raise ParameterError(f"target class {t} out of range: this model has {classes} "
-                                 f"classes (0..{classes - 1})")
+            raise ParameterError(
+                f"target class {t} out of range: this model has {classes} "
+                f"classes (0..{classes - 1})"
+            )
         out.append(t)
     top = logits.detach().argmax(-1).tolist() if None in out else None
-    return torch.tensor([top[i] if t is None else t for i, t in enumerate(out)],
-                        dtype=torch.long, device=logits.device)
+    return torch.tensor(
+        [top[i] if t is None else t for i, t in enumerate(out)],
+        dtype=torch.long,
+        device=logits.device,
+    )
 
 
 def _label_index(name: str, model) -> int:
@@ -64,8 +75,11 @@ def _label_index(name: str, model) -> int:
     if name in labels:
         return labels.index(name)
     close = difflib.get_close_matches(name, labels, n=5, cutoff=0.4)
-    hint = f"did you mean {', '.join(map(repr, close))}?" if close else \
-        f"the model's classes are {', '.join(map(repr, labels[:5]))}, ... (see m.labels)"
+    hint = (
+        f"did you mean {', '.join(map(repr, close))}?"
+        if close
+        else f"the model's classes are {', '.join(map(repr, labels[:5]))}, ... (see m.labels)"
+    )
     raise ParameterError(f"no class named {name!r}; {hint}")
 
 

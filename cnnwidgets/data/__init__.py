@@ -1,4 +1,5 @@
 """Images and data sets."""
+
 from . import datasets
 from .images import ImageLoadError, load_image, sample_names
 

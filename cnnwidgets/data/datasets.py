@@ -6,11 +6,13 @@ key and optionally an "id" (Hugging Face style; :func:`image_folder` and :func:`
 yield those, so that a scan's examples name the file or crop they came from). Images stay
 un-preprocessed here: the model's own preprocessing runs in the scan, as in ``cw.feature_maps``.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,8 +23,13 @@ from .images import load_image, sample_names
 IMAGENETTE_SIZES = ("full", "320px", "160px")
 
 
-def imagenette(root: str | os.PathLike = "~/.cache/cnnwidgets/imagenette", split: str = "val",
-               size: str = "160px", download: bool = True, transform=None):
+def imagenette(
+    root: str | os.PathLike = "~/.cache/cnnwidgets/imagenette",
+    split: str = "val",
+    size: str = "160px",
+    download: bool = True,
+    transform=None,
+):
     """ImageNette (10 easy ImageNet classes) via ``torchvision.datasets.Imagenette``.
 
     Items are ``(PIL image, label)``; ``dataset.classes`` names the labels. The archive is
@@ -37,15 +44,25 @@ def imagenette(root: str | os.PathLike = "~/.cache/cnnwidgets/imagenette", split
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
     root = Path(root).expanduser()
     try:
-        return Imagenette(str(root), split=split, size=size, download=download,
-                          transform=transform, loader=load_image)
+        return Imagenette(
+            str(root),
+            split=split,
+            size=size,
+            download=download,
+            transform=transform,
+            loader=load_image,
+        )
     except RuntimeError as exc:  # not there and download=False
-        raise FileNotFoundError(f"no ImageNette ({size}) under {str(root)!r}; pass download=True "
-                                f"(needs the network), or use cw.datasets.sample_crops() offline. "
-                                f"({exc})") from None
+        raise FileNotFoundError(
+            f"no ImageNette ({size}) under {str(root)!r}; pass download=True "
+            f"(needs the network), or use cw.datasets.sample_crops() offline. "
+            f"({exc})"
+        ) from None
     except OSError as exc:  # the download failed
-        raise ConnectionError(f"could not download ImageNette into {str(root)!r} ({exc}); "
-                              "offline, use cw.datasets.sample_crops() or image_folder()") from None
+        raise ConnectionError(
+            f"could not download ImageNette into {str(root)!r} ({exc}); "
+            "offline, use cw.datasets.sample_crops() or image_folder()"
+        ) from None
 
 
 def _image_extensions() -> tuple[str, ...]:
@@ -64,8 +81,9 @@ class ImageFolder(Dataset):
             raise FileNotFoundError(f"no folder {str(self.root)!r}")
         ext = _image_extensions()
         pattern = "**/*" if recursive else "*"
-        self.files = sorted(p for p in self.root.glob(pattern)
-                            if p.is_file() and p.suffix.lower() in ext)
+        self.files = sorted(
+            p for p in self.root.glob(pattern) if p.is_file() and p.suffix.lower() in ext
+        )
         if not self.files:
             raise FileNotFoundError(f"no image files ({', '.join(ext)}) in {str(self.root)!r}")
         self.transform = transform
@@ -95,8 +113,9 @@ class SampleCrops(Dataset):
     ``size`` x ``size``. Items are ``{"image": PIL, "id": i, "source": photo name}``.
     """
 
-    def __init__(self, n: int = 1000, size: int = 224, seed: int = 0,
-                 names: Sequence[str] | None = None):
+    def __init__(
+        self, n: int = 1000, size: int = 224, seed: int = 0, names: Sequence[str] | None = None
+    ):
         if n < 1:
             raise ValueError(f"n must be positive, got {n}")
         self.n, self.size, self.seed = int(n), int(size), int(seed)
@@ -125,8 +144,9 @@ class SampleCrops(Dataset):
         w = int(min(W, round(np.sqrt(area * aspect))))
         h = int(min(H, round(np.sqrt(area / aspect))))
         x0, y0 = int(rng.integers(0, W - w + 1)), int(rng.integers(0, H - h + 1))
-        crop = img.resize((self.size, self.size), Image.Resampling.BILINEAR,
-                          box=(x0, y0, x0 + w, y0 + h))
+        crop = img.resize(
+            (self.size, self.size), Image.Resampling.BILINEAR, box=(x0, y0, x0 + w, y0 + h)
+        )
         if rng.random() < 0.5:
             crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         return {"image": crop, "id": i, "source": name}
@@ -155,8 +175,9 @@ class ModelTransform:
     def __call__(self, image: Any) -> torch.Tensor:
         from .tensors import image_tensor
 
-        t = image_tensor(image, self.in_channels, self.resize_size, self.input_size,
-                         self.interpolation)
+        t = image_tensor(
+            image, self.in_channels, self.resize_size, self.input_size, self.interpolation
+        )
         return (t - self.mean) / self.std
 
 
@@ -191,7 +212,7 @@ def _split_item(item: Any, index: int) -> tuple[Any, Any]:
             raise KeyError(f"dict items need an 'image' key; this one has {sorted(item)}")
         return item["image"], item.get("id")
     if isinstance(item, (tuple, list)) and item and not isinstance(item[0], (int, float)):
-        return item[0], index          # (image, label, ...): the id is the index in the data set
+        return item[0], index  # (image, label, ...): the id is the index in the data set
     return item, None
 
 
@@ -203,11 +224,18 @@ def _split_collated(batch: Any, start: int) -> tuple[Any, list]:
         images = batch["image"]
         n = len(images)
         ids = batch.get("id")
-        ids = [None] * n if ids is None else \
-            (ids.tolist() if isinstance(ids, torch.Tensor) else list(ids))
+        ids = (
+            [None] * n
+            if ids is None
+            else (ids.tolist() if isinstance(ids, torch.Tensor) else list(ids))
+        )
         return images, ids
-    if isinstance(batch, (tuple, list)) and len(batch) >= 1 and isinstance(batch[0], torch.Tensor) \
-            and batch[0].ndim == 4:
+    if (
+        isinstance(batch, (tuple, list))
+        and len(batch) >= 1
+        and isinstance(batch[0], torch.Tensor)
+        and batch[0].ndim == 4
+    ):
         return batch[0], [None] * len(batch[0])  # (images, labels)
     # collate_fn=list (or similar): a list of items
     pairs = [_split_item(it, start + i) for i, it in enumerate(batch)]
@@ -233,7 +261,7 @@ def iter_batches(data: Any, batch_size: int = 32) -> Iterator[tuple[Any, list]]:
         if data.ndim != 4:
             data = data[None]
         for s in range(0, len(data), batch_size):
-            yield data[s:s + batch_size], [None] * len(data[s:s + batch_size])
+            yield data[s : s + batch_size], [None] * len(data[s : s + batch_size])
         return
     if isinstance(data, DataLoader):
         start = 0

@@ -5,6 +5,7 @@ pixels with 17 grey levels, 10 classes. They ship inside scikit-learn, so traini
 network. Images are scaled to [0, 1], upsampled to ``size`` (the 8 x 8 originals are too small
 for three 2 x 2 poolings) and normalised with ``mean`` / ``std``, as ``Model.normalize`` does.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,9 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, n
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def digits_datasets(size: int = 16, val_fraction: float = 0.2, seed: int = 0,
-                    mean=DIGITS_MEAN, std=DIGITS_STD) -> tuple[TensorDataset, TensorDataset]:
+def digits_datasets(
+    size: int = 16, val_fraction: float = 0.2, seed: int = 0, mean=DIGITS_MEAN, std=DIGITS_STD
+) -> tuple[TensorDataset, TensorDataset]:
     """(train, validation) data sets of (image (1, size, size), label) pairs, model-ready."""
     if size < 8:
         raise ValueError(f"size must be at least 8 (the digits are 8 x 8), got {size}")
@@ -48,13 +50,21 @@ def digits_datasets(size: int = 16, val_fraction: float = 0.2, seed: int = 0,
     return TensorDataset(x[train], y[train]), TensorDataset(x[val], y[val])
 
 
-def digits_loaders(batch_size: int = 64, size: int = 16, val_fraction: float = 0.2, seed: int = 0,
-                   mean=DIGITS_MEAN, std=DIGITS_STD) -> tuple[DataLoader, DataLoader]:
+def digits_loaders(
+    batch_size: int = 64,
+    size: int = 16,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    mean=DIGITS_MEAN,
+    std=DIGITS_STD,
+) -> tuple[DataLoader, DataLoader]:
     """(train, validation) DataLoaders; the training order is shuffled from ``seed`` alone."""
     train, val = digits_datasets(size, val_fraction, seed, mean, std)
     gen = torch.Generator().manual_seed(seed)
-    return (DataLoader(train, batch_size=batch_size, shuffle=True, generator=gen),
-            DataLoader(val, batch_size=256, shuffle=False))
+    return (
+        DataLoader(train, batch_size=batch_size, shuffle=True, generator=gen),
+        DataLoader(val, batch_size=256, shuffle=False),
+    )
 
 
 def digits_images(n: int | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,5 @@
 """Images from anywhere: bundled sample photos, files, PIL, numpy arrays and tensors -> PIL RGB."""
+
 from __future__ import annotations
 
 import io
@@ -31,7 +32,10 @@ def _sklearn_file(name: str) -> Path:
 SAMPLES = {
     "cat": (lambda: _skimage_file("chelsea.png"), "Chelsea the cat (scikit-image)"),
     "coffee": (lambda: _skimage_file("coffee.png"), "a cup of espresso (scikit-image)"),
-    "astronaut": (lambda: _skimage_file("astronaut.png"), "astronaut Eileen Collins (scikit-image)"),
+    "astronaut": (
+        lambda: _skimage_file("astronaut.png"),
+        "astronaut Eileen Collins (scikit-image)",
+    ),
     "rocket": (lambda: _skimage_file("rocket.jpg"), "a rocket on the launch pad (scikit-image)"),
     "coins": (lambda: _skimage_file("coins.png"), "Greek coins, grayscale (scikit-image)"),
     "camera": (lambda: _skimage_file("camera.png"), "cameraman, grayscale (scikit-image)"),
@@ -73,7 +77,8 @@ def _from_array(arr: np.ndarray) -> Image.Image:
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (3, 4)):
         raise ImageLoadError(
             f"cannot read an array of shape {arr.shape} as an image: expected (H, W), (H, W, 3), "
-            "(H, W, 4) or (3, H, W)")
+            "(H, W, 4) or (3, H, W)"
+        )
     if arr.dtype == np.uint8:
         pass
     elif np.issubdtype(arr.dtype, np.floating) or arr.dtype == bool:
@@ -83,7 +88,8 @@ def _from_array(arr: np.ndarray) -> Image.Image:
         if arr.min() < 0 or arr.max() > 1:
             raise ImageLoadError(
                 f"float images must hold values in [0, 1]; this one spans [{arr.min():.3g}, "
-                f"{arr.max():.3g}]. Pass uint8 values in [0, 255], or divide by 255.")
+                f"{arr.max():.3g}]. Pass uint8 values in [0, 255], or divide by 255."
+            )
         arr = np.round(arr * 255).astype(np.uint8)
     elif np.issubdtype(arr.dtype, np.integer):
         if arr.min() < 0 or arr.max() > 255:
@@ -103,8 +109,9 @@ def _from_bytes(data: bytes, what: str) -> Image.Image:
         # PIL's "cannot identify image file <_io.BytesIO object at 0x...>" says nothing a
         # reader can use; other errors (a truncated JPEG, say) do.
         detail = "" if isinstance(exc, UnidentifiedImageError) else f" ({exc})"
-        raise ImageLoadError(f"{what} is not an image that PIL can read (PNG, JPEG, GIF, BMP, "
-                             f"TIFF, WebP...){detail}") from None
+        raise ImageLoadError(
+            f"{what} is not an image that PIL can read (PNG, JPEG, GIF, BMP, TIFF, WebP...){detail}"
+        ) from None
     return _from_pil(img)
 
 
@@ -143,7 +150,8 @@ def load_image(source: Any) -> Image.Image:
         if not path.exists():
             raise FileNotFoundError(
                 f"no image file {str(path)!r} and no bundled sample of that name; samples: "
-                f"{', '.join(sample_names())}")
+                f"{', '.join(sample_names())}"
+            )
         if path.is_dir():
             raise ImageLoadError(f"{str(path)!r} is a folder, not an image file")
         return _from_bytes(path.read_bytes(), f"the file {str(path)!r}")

@@ -1,4 +1,5 @@
 """Images -> model-sized tensors: the resize and crop every model's preprocessing starts with."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,8 +11,13 @@ from torchvision.transforms.v2 import functional as TF
 from .images import load_image
 
 
-def image_tensor(image: Any, in_channels: int, resize_size: int, input_size: tuple[int, int],
-                 interpolation: InterpolationMode) -> torch.Tensor:
+def image_tensor(
+    image: Any,
+    in_channels: int,
+    resize_size: int,
+    input_size: tuple[int, int],
+    interpolation: InterpolationMode,
+) -> torch.Tensor:
     """One image -> (C, H, W) float tensor in [0, 1]: shorter side resized, centre-cropped.
 
     A plain function (no model, no device) so that DataLoader workers can run it too.

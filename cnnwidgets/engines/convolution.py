@@ -6,6 +6,7 @@ output cell the list of (input value x weight) products that sum to it. Conventi
 ``torch.nn.functional.conv2d``: cross-correlation (the kernel is not flipped), zero padding,
 ``stride``, ``padding`` and ``dilation`` as an int or a (rows, cols) pair.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,11 +56,13 @@ def make_kernel(name: str, size: int = 3) -> np.ndarray:
         k[centre, centre] = 1 if name == "identity" else size * size - 1
         return k
     if size < base.shape[0]:
-        raise ValueError(f"the {name} kernel is {base.shape[0]} x {base.shape[1]}; "
-                         f"pick a size of at least {base.shape[0]}")
+        raise ValueError(
+            f"the {name} kernel is {base.shape[0]} x {base.shape[1]}; "
+            f"pick a size of at least {base.shape[0]}"
+        )
     k = np.zeros((size, size))
     off = centre - (base.shape[0] - 1) // 2
-    k[off:off + base.shape[0], off:off + base.shape[1]] = base
+    k[off : off + base.shape[0], off : off + base.shape[1]] = base
     return k
 
 
@@ -84,8 +87,10 @@ def output_length(n: int, k: int, stride: int = 1, padding: int = 0, dilation: i
     """
     span = dilation * (k - 1) + 1
     if n + 2 * padding < span:
-        raise ValueError(f"the kernel spans {span} pixels (size {k}, dilation {dilation}) but the "
-                         f"padded input has only {n + 2 * padding} ({n} + 2 x padding {padding})")
+        raise ValueError(
+            f"the kernel spans {span} pixels (size {k}, dilation {dilation}) but the "
+            f"padded input has only {n + 2 * padding} ({n} + 2 x padding {padding})"
+        )
     return (n + 2 * padding - dilation * (k - 1) - 1) // stride + 1
 
 
@@ -106,14 +111,17 @@ def output_size_formula(input_size, kernel_size, stride=1, padding=0, dilation=1
     (h, w), (kh, kw) = _pair(input_size, "input size", 1), _pair(kernel_size, "kernel size", 1)
     (sh, sw), (ph, pw) = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
     dh, dw = _pair(dilation, "dilation", 1)
-    general = (r"n_\text{out} = \left\lfloor \frac{n + 2p - d\,(k - 1) - 1}{s} \right\rfloor + 1")
+    general = r"n_\text{out} = \left\lfloor \frac{n + 2p - d\,(k - 1) - 1}{s} \right\rfloor + 1"
     axes = {}
     for axis, n, k, s, p, d in (("rows", h, kh, sh, ph, dh), ("cols", w, kw, sw, pw, dw)):
         numerator = n + 2 * p - d * (k - 1) - 1
         entry = {
-            "latex": (rf"\left\lfloor \frac{{{n} + 2 \cdot {p} - {d} \cdot ({k} - 1) - 1}}{{{s}}}"
-                      rf" \right\rfloor + 1 = \left\lfloor \frac{{{numerator}}}{{{s}}} \right\rfloor + 1"),
-            "text": f"floor(({n} + 2*{p} - {d}*({k} - 1) - 1) / {s}) + 1 = floor({numerator} / {s}) + 1",
+            "latex": (
+                rf"\left\lfloor \frac{{{n} + 2 \cdot {p} - {d} \cdot ({k} - 1) - 1}}{{{s}}}"
+                rf" \right\rfloor + 1 = \left\lfloor \frac{{{numerator}}}{{{s}}} \right\rfloor + 1"
+            ),
+            "text": f"floor(({n} + 2*{p} - {d}*({k} - 1) - 1) / {s}) + 1 "
+            f"= floor({numerator} / {s}) + 1",
         }
         try:
             value = output_length(n, k, s, p, d)
@@ -135,7 +143,9 @@ def _as_grid(x: Any, name: str) -> np.ndarray:
     return a
 
 
-def convolve2d(image: Any, weights: Any, stride=1, padding=0, dilation=1, bias: float = 0.0) -> np.ndarray:
+def convolve2d(
+    image: Any, weights: Any, stride=1, padding=0, dilation=1, bias: float = 0.0
+) -> np.ndarray:
     """The output grid of ``conv2d`` (cross-correlation, zero padding) on one channel, in numpy.
 
     Written as "sum over kernel taps of a strided view of the padded input", which is the same
@@ -150,7 +160,9 @@ def convolve2d(image: Any, weights: Any, stride=1, padding=0, dilation=1, bias: 
     for a in range(k.shape[0]):
         for b in range(k.shape[1]):
             r0, c0 = a * dh, b * dw
-            out += k[a, b] * padded[r0:r0 + sh * (oh - 1) + 1:sh, c0:c0 + sw * (ow - 1) + 1:sw]
+            out += (
+                k[a, b] * padded[r0 : r0 + sh * (oh - 1) + 1 : sh, c0 : c0 + sw * (ow - 1) + 1 : sw]
+            )
     return out
 
 
@@ -177,18 +189,28 @@ class Cell:
 
     def equation(self, digits: int = 2) -> str:
         """The sum written out, e.g. ``out[0, 1] = 0.5*1 + 0*(-1) + ... = 0.5``."""
-        terms = [f"{_fmt(v, digits)}*{_paren(_fmt(w, digits))}"
-                 for v, w in zip(self.values.ravel(), self.weights.ravel())]
+        terms = [
+            f"{_fmt(v, digits)}*{_paren(_fmt(w, digits))}"
+            for v, w in zip(self.values.ravel(), self.weights.ravel())
+        ]
         if self.bias:
             terms.append(_paren(_fmt(self.bias, digits)))
         return f"out[{self.row}, {self.col}] = {' + '.join(terms)} = {_fmt(self.total, digits)}"
 
     def to_dict(self) -> dict:
         """JSON-friendly form for the front end."""
-        return {"row": self.row, "col": self.col, "rows": self.rows.tolist(),
-                "cols": self.cols.tolist(), "inside": self.inside.tolist(),
-                "values": self.values.tolist(), "weights": self.weights.tolist(),
-                "products": self.products.tolist(), "bias": self.bias, "total": self.total}
+        return {
+            "row": self.row,
+            "col": self.col,
+            "rows": self.rows.tolist(),
+            "cols": self.cols.tolist(),
+            "inside": self.inside.tolist(),
+            "values": self.values.tolist(),
+            "weights": self.weights.tolist(),
+            "products": self.products.tolist(),
+            "bias": self.bias,
+            "total": self.total,
+        }
 
 
 def _fmt(v: float, digits: int) -> str:
@@ -200,8 +222,9 @@ def _paren(s: str) -> str:
     return f"({s})" if s.startswith("-") else s
 
 
-def cell(image: Any, weights: Any, row: int, col: int, stride=1, padding=0, dilation=1,
-         bias: float = 0.0) -> Cell:
+def cell(
+    image: Any, weights: Any, row: int, col: int, stride=1, padding=0, dilation=1, bias: float = 0.0
+) -> Cell:
     """The arithmetic behind output cell (row, col): which input pixels, times which weights."""
     x, k = _as_grid(image, "image"), _as_grid(weights, "kernel")
     (sh, sw), (ph, pw) = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
@@ -210,13 +233,26 @@ def cell(image: Any, weights: Any, row: int, col: int, stride=1, padding=0, dila
     if not (0 <= row < oh and 0 <= col < ow):
         raise IndexError(f"output cell ({row}, {col}) is outside the {oh} x {ow} output")
     # Top-left tap in padded coordinates is (row*s, col*s); shift back by the padding.
-    rows, cols = np.meshgrid(row * sh - ph + dh * np.arange(k.shape[0]),
-                             col * sw - pw + dw * np.arange(k.shape[1]), indexing="ij")
+    rows, cols = np.meshgrid(
+        row * sh - ph + dh * np.arange(k.shape[0]),
+        col * sw - pw + dw * np.arange(k.shape[1]),
+        indexing="ij",
+    )
     inside = (rows >= 0) & (rows < x.shape[0]) & (cols >= 0) & (cols < x.shape[1])
     values = np.where(inside, x[rows.clip(0, x.shape[0] - 1), cols.clip(0, x.shape[1] - 1)], 0.0)
     products = values * k
-    return Cell(row=row, col=col, rows=rows, cols=cols, inside=inside, values=values, weights=k.copy(),
-                products=products, bias=float(bias), total=float(products.sum() + bias))
+    return Cell(
+        row=row,
+        col=col,
+        rows=rows,
+        cols=cols,
+        inside=inside,
+        values=values,
+        weights=k.copy(),
+        products=products,
+        bias=float(bias),
+        total=float(products.sum() + bias),
+    )
 
 
 def positions(image_shape, kernel_shape, stride=1, padding=0, dilation=1) -> list[tuple[int, int]]:
@@ -231,8 +267,9 @@ def image_grid(image: Any, size: int | tuple[int, int] = 32) -> np.ndarray:
     A 2-D array of numbers is taken as the grid itself (no resizing, values kept), so a student
     can convolve a hand-written 5 x 5 example.
     """
-    if isinstance(image, (list, tuple)) or (isinstance(image, np.ndarray) and image.ndim == 2
-                                            and image.dtype.kind in "fiub"):
+    if isinstance(image, (list, tuple)) or (
+        isinstance(image, np.ndarray) and image.ndim == 2 and image.dtype.kind in "fiub"
+    ):
         return _as_grid(image, "image")
     from PIL import Image
 

@@ -6,6 +6,7 @@ the key is a content hash of the prepared input tensor, the model's identity wit
 version counters of its weights (an optimiser step or ``load_state_dict`` changes them, so a
 model that trains never reads stale maps) and the layer name.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,8 @@ from ..core.hooks import capture, run_until_captured
 from ..core.inputs import is_batch
 from ..core.model_base import as_model
 
-CACHE_ENTRIES = 64                 # at most this many (image, layer) maps ...
-CACHE_BYTES = 256 * 2**20          # ... and at most this many bytes in all
+CACHE_ENTRIES = 64  # at most this many (image, layer) maps ...
+CACHE_BYTES = 256 * 2**20  # ... and at most this many bytes in all
 
 
 class _LRU:
@@ -70,9 +71,14 @@ class _LRU:
 
     def info(self) -> dict:
         with self._lock:
-            return {"entries": len(self._data), "bytes": self._bytes, "hits": self.hits,
-                    "misses": self.misses, "max_entries": self.max_entries,
-                    "max_bytes": self.max_bytes}
+            return {
+                "entries": len(self._data),
+                "bytes": self._bytes,
+                "hits": self.hits,
+                "misses": self.misses,
+                "max_entries": self.max_entries,
+                "max_bytes": self.max_bytes,
+            }
 
 
 _cache = _LRU(CACHE_ENTRIES, CACHE_BYTES)
@@ -105,12 +111,16 @@ def weights_version(module: nn.Module) -> int:
 def _layer_forward(m, module: nn.Module, layer: str, x: torch.Tensor) -> torch.Tensor:
     """Run ``x`` up to and including ``layer``; return its output (detached)."""
     target = m.module_of(layer)
-    with preserved(module), torch.inference_mode(), \
-            capture({layer: target}, stop_after_last=True) as store:
+    with (
+        preserved(module),
+        torch.inference_mode(),
+        capture({layer: target}, stop_after_last=True) as store,
+    ):
         run_until_captured(lambda: module(x))
     if layer not in store:
-        raise RuntimeError(f"layer {layer!r} was not called in the forward pass, so it has no "
-                           "feature maps")
+        raise RuntimeError(
+            f"layer {layer!r} was not called in the forward pass, so it has no feature maps"
+        )
     return store[layer]
 
 
@@ -137,7 +147,7 @@ def feature_maps(model, images: Any, layer: str, *, cache: bool = True) -> np.nd
     if missing:
         out = _layer_forward(m, module, layer, x[missing]).float().cpu().numpy()
         for j, i in enumerate(missing):
-            found[i] = np.array(out[j])          # own memory, so one entry's bytes are its own
+            found[i] = np.array(out[j])  # own memory, so one entry's bytes are its own
             _cache.put(keys[i], module, found[i])
     return np.stack(found) if is_batch(images) else found[0]
 

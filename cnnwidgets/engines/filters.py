@@ -1,4 +1,5 @@
 """Convolution filters of a layer, as plain numpy arrays."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +15,8 @@ class NotAConvLayerError(ValueError):
         self.name, self.conv_layers = name, list(conv_layers)
         super().__init__(
             f"layer {name!r} is a {kind}, not a convolution, so it has no filters. "
-            f"Convolution layers of this model ({len(conv_layers)}): {', '.join(conv_layers)}")
+            f"Convolution layers of this model ({len(conv_layers)}): {', '.join(conv_layers)}"
+        )
 
 
 def filters(model, layer: str) -> np.ndarray:
@@ -33,7 +35,9 @@ def filters(model, layer: str) -> np.ndarray:
     w = weight.detach()
     if isinstance(module, nn.ConvTranspose2d):
         if module.groups != 1:
-            raise ValueError(f"layer {layer!r} is a grouped transposed convolution; its filters "
-                             "have no (C_out, C_in, kh, kw) layout")
+            raise ValueError(
+                f"layer {layer!r} is a grouped transposed convolution; its filters "
+                "have no (C_out, C_in, kh, kw) layout"
+            )
         w = w.transpose(0, 1)
     return w.to("cpu", copy=True).float().numpy()

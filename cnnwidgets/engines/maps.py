@@ -1,4 +1,5 @@
 """Attribution results and how raw values become display maps in [0, 1]."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -32,8 +33,10 @@ class Attribution:
 
     def __repr__(self) -> str:
         where = f", layer={self.layer!r}" if self.layer else ""
-        return (f"Attribution(method={self.method!r}{where}, target={self.target}, "
-                f"score={self.score:.4g}, map={self.map.shape}, raw={self.raw.shape})")
+        return (
+            f"Attribution(method={self.method!r}{where}, target={self.target}, "
+            f"score={self.score:.4g}, map={self.map.shape}, raw={self.raw.shape})"
+        )
 
 
 def percentile_map(values: np.ndarray, percentile: float = 99.0) -> np.ndarray:
@@ -64,5 +67,3 @@ def minmax_map(values: torch.Tensor) -> torch.Tensor:
     hi = flat.max(1).values.view(-1, 1, 1)
     span = hi - lo
     return torch.where(span > 0, (values - lo) / span.clamp_min(1e-30), torch.zeros_like(values))
-
-

@@ -7,14 +7,16 @@ dropout and the data order, and data sets passed in (rather than DataLoaders) ar
 generator seeded from ``seed``. A ``threading.Event`` stops it between batches. The model trains
 in train mode by design and every submodule's ``training`` flag is restored afterwards.
 """
+
 from __future__ import annotations
 
 import math
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -67,8 +69,11 @@ class History:
 
     def __repr__(self) -> str:
         last = self.epochs[-1] if self.epochs else {}
-        parts = [f"{len(self.epochs)} epochs", f"{len(self.batches)} batches",
-                 f"{self.seconds:.1f} s on {self.device}"]
+        parts = [
+            f"{len(self.epochs)} epochs",
+            f"{len(self.batches)} batches",
+            f"{self.seconds:.1f} s on {self.device}",
+        ]
         if last.get("val_accuracy") is not None:
             parts.append(f"val accuracy {last['val_accuracy']:.3f}")
         return f"<History {', '.join(parts)}{' (stopped)' if self.stopped else ''}>"
@@ -84,7 +89,9 @@ class TrainingError(RuntimeError):
 def _module_of(model) -> nn.Module:
     module = getattr(model, "module", model)
     if not isinstance(module, nn.Module):
-        raise TypeError(f"expected a cnnwidgets Model or a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(
+            f"expected a cnnwidgets Model or a torch.nn.Module, got {type(model).__name__}"
+        )
     return module
 
 
@@ -123,8 +130,11 @@ def _batch(batch, device) -> tuple[torch.Tensor, torch.Tensor]:
 def evaluate(model, data, *, batch_size: int = 256, device=None) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) of a model on a data set, in eval mode, without gradients."""
     module = _module_of(model)
-    dev = _pick_device(module, device) if device is not None else next(
-        (p.device for p in module.parameters()), torch.device("cpu"))
+    dev = (
+        _pick_device(module, device)
+        if device is not None
+        else next((p.device for p in module.parameters()), torch.device("cpu"))
+    )
     loader = _loader(data, batch_size, shuffle=False, seed=0)
     total_loss, correct, count = 0.0, 0, 0
     with model_lock(module):
@@ -156,11 +166,24 @@ def _optimizer(name, params, lr: float, weight_decay: float) -> torch.optim.Opti
     raise ValueError(f"unknown optimizer {name!r}; use 'adam', 'sgd' or a torch optimizer")
 
 
-def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3,
-          optimizer: str | torch.optim.Optimizer = "adam", weight_decay: float = 0.0,
-          schedule: str | None = "onecycle", batch_size: int = 64, seed: int = 0,
-          device=None, callbacks: Iterable[Callback] = (), stop: threading.Event | None = None,
-          progress: bool | None = None, threads: int | None = None) -> History:
+def train(
+    model,
+    train_data,
+    val_data=None,
+    *,
+    epochs: int = 5,
+    lr: float = 3e-3,
+    optimizer: str | torch.optim.Optimizer = "adam",
+    weight_decay: float = 0.0,
+    schedule: str | None = "onecycle",
+    batch_size: int = 64,
+    seed: int = 0,
+    device=None,
+    callbacks: Iterable[Callback] = (),
+    stop: threading.Event | None = None,
+    progress: bool | None = None,
+    threads: int | None = None,
+) -> History:
     """Train ``model`` (a cnnwidgets Model or an nn.Module) and return its :class:`History`.
 
     ``train_data`` / ``val_data``: Datasets or DataLoaders of (image, label) pairs, inputs
@@ -175,7 +198,9 @@ def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
-    if threads is not None and (isinstance(threads, bool) or int(threads) != threads or threads < 1):
+    if threads is not None and (
+        isinstance(threads, bool) or int(threads) != threads or threads < 1
+    ):
         raise ValueError(f"threads must be a positive whole number or None, got {threads!r}")
     if lr <= 0:
         raise ValueError(f"the learning rate must be positive, got {lr}")
@@ -241,8 +266,10 @@ def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3
                     loss = F.cross_entropy(out, y)
                     loss_value = loss.item()
                     if not math.isfinite(loss_value):
-                        raise TrainingError(f"the loss became {loss_value} at step {step + 1}; "
-                                            "try a lower learning rate")
+                        raise TrainingError(
+                            f"the loss became {loss_value} at step {step + 1}; "
+                            "try a lower learning rate"
+                        )
                     loss.backward()
                     opt.step()
                 lr_now = opt.param_groups[0]["lr"]
@@ -251,8 +278,14 @@ def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3
                 step += 1
                 n, hits = len(y), int((out.detach().argmax(-1) == y).sum())
                 loss_sum, correct, count = loss_sum + loss_value * n, correct + hits, count + n
-                row = dict(epoch=epoch, step=step, loss=loss_value, accuracy=hits / n, lr=lr_now,
-                           time=time.perf_counter() - start)
+                row = dict(
+                    epoch=epoch,
+                    step=step,
+                    loss=loss_value,
+                    accuracy=hits / n,
+                    lr=lr_now,
+                    time=time.perf_counter() - start,
+                )
                 history.batches.append(row)
                 emit(TrainEvent(kind="batch", total_steps=total_steps, **row))
                 if bar is not None:
@@ -263,9 +296,16 @@ def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3
             val_loss = val_acc = None
             if val_data is not None:
                 val_loss, val_acc = evaluate(model, val_data, device=dev)
-            row = dict(epoch=epoch, step=step, loss=loss_sum / count, accuracy=correct / count,
-                       lr=opt.param_groups[0]["lr"], time=time.perf_counter() - start,
-                       val_loss=val_loss, val_accuracy=val_acc)
+            row = dict(
+                epoch=epoch,
+                step=step,
+                loss=loss_sum / count,
+                accuracy=correct / count,
+                lr=opt.param_groups[0]["lr"],
+                time=time.perf_counter() - start,
+                val_loss=val_loss,
+                val_accuracy=val_acc,
+            )
             history.epochs.append(row)
             emit(TrainEvent(kind="epoch", total_steps=total_steps, **row))
     finally:
@@ -278,10 +318,22 @@ def train(model, train_data, val_data=None, *, epochs: int = 5, lr: float = 3e-3
         if bar is not None:
             bar.close()
     history.seconds = time.perf_counter() - start
-    last = history.epochs[-1] if history.epochs else (history.batches[-1] if history.batches else {})
-    emit(TrainEvent(kind="end", epoch=last.get("epoch", 0), step=step, total_steps=total_steps,
-                    loss=last.get("loss", float("nan")), accuracy=last.get("accuracy", float("nan")),
-                    lr=opt.param_groups[0]["lr"], time=history.seconds,
-                    val_loss=last.get("val_loss"), val_accuracy=last.get("val_accuracy"),
-                    stopped=history.stopped))
+    last = (
+        history.epochs[-1] if history.epochs else (history.batches[-1] if history.batches else {})
+    )
+    emit(
+        TrainEvent(
+            kind="end",
+            epoch=last.get("epoch", 0),
+            step=step,
+            total_steps=total_steps,
+            loss=last.get("loss", float("nan")),
+            accuracy=last.get("accuracy", float("nan")),
+            lr=opt.param_groups[0]["lr"],
+            time=history.seconds,
+            val_loss=last.get("val_loss"),
+            val_accuracy=last.get("val_accuracy"),
+            stopped=history.stopped,
+        )
+    )
     return history

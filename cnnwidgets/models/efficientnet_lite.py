@@ -7,6 +7,7 @@ of swish, and a fixed stem/head width. Stem and depthwise convolutions use Tenso
 padding, which pads the extra pixel at the bottom/right on stride 2; symmetric padding gives
 a shifted, less accurate network.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,9 +33,18 @@ BN_MOMENTUM = 0.01
 class Conv2dSame(nn.Conv2d):
     """Conv2d with TensorFlow's "SAME" padding, computed for whatever input size arrives."""
 
-    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int = 1, groups: int = 1,
-                 bias: bool = False):
-        super().__init__(in_ch, out_ch, kernel_size, stride=stride, padding=0, groups=groups, bias=bias)
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        kernel_size: int,
+        stride: int = 1,
+        groups: int = 1,
+        bias: bool = False,
+    ):
+        super().__init__(
+            in_ch, out_ch, kernel_size, stride=stride, padding=0, groups=groups, bias=bias
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ih, iw = x.shape[-2:]
@@ -93,8 +103,11 @@ class EfficientNetLite(nn.Module):
         blocks = []
         for repeats, kernel, stride, expand, in_ch, out_ch in stages:
             for i in range(repeats):
-                blocks.append(MBConvBlock(in_ch if i == 0 else out_ch, out_ch, kernel,
-                                          stride if i == 0 else 1, expand))
+                blocks.append(
+                    MBConvBlock(
+                        in_ch if i == 0 else out_ch, out_ch, kernel, stride if i == 0 else 1, expand
+                    )
+                )
         self._blocks = nn.Sequential(*blocks)
         self._conv_head = nn.Conv2d(stages[-1][-1], 1280, 1, bias=False)
         self._bn1 = _bn(1280)

@@ -1,11 +1,13 @@
 """Pick the logits out of whatever a model returns (tensor, tuple, dict, named tuple)."""
+
 from __future__ import annotations
 
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
-OutputSpec = Union[None, int, str, Callable[[Any], torch.Tensor]]
+OutputSpec = None | int | str | Callable[[Any], torch.Tensor]
 _LOGIT_KEYS = ("logits", "out", "output", "pred", "scores")
 
 
@@ -33,8 +35,10 @@ def select_output(output: Any, spec: OutputSpec = None) -> torch.Tensor:
     elif isinstance(output, (tuple, list)):
         result = output[0]
     else:
-        raise TypeError(f"cannot find logits in a model output of type {type(output).__name__}; "
-                        "pass output=<index, key or function> to load_model")
+        raise TypeError(
+            f"cannot find logits in a model output of type {type(output).__name__}; "
+            "pass output=<index, key or function> to load_model"
+        )
     if not isinstance(result, torch.Tensor):
         raise TypeError(f"the selected model output is a {type(result).__name__}, not a tensor")
     return result

@@ -1,4 +1,5 @@
 """The small teaching CNN of the course: three conv blocks and a classifier."""
+
 from __future__ import annotations
 
 from torch import nn

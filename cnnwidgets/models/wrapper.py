@@ -1,8 +1,10 @@
 """The Model wrapper: a torch module with its preprocessing, labels and inspectable layers."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,11 +30,20 @@ class Model(ModelBase):
     the logits from models that return tuples or dicts (see :func:`select_output`).
     """
 
-    def __init__(self, module: nn.Module, *, labels: Sequence[str] | None = None,
-                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,
-                 input_size: int | tuple[int, int] = 224, resize_size: int | None = None,
-                 in_channels: int = 3, output: OutputSpec = None, name: str | None = None,
-                 interpolation: InterpolationMode = InterpolationMode.BILINEAR):
+    def __init__(
+        self,
+        module: nn.Module,
+        *,
+        labels: Sequence[str] | None = None,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+        input_size: int | tuple[int, int] = 224,
+        resize_size: int | None = None,
+        in_channels: int = 3,
+        output: OutputSpec = None,
+        name: str | None = None,
+        interpolation: InterpolationMode = InterpolationMode.BILINEAR,
+    ):
         if not isinstance(module, nn.Module):
             raise TypeError(f"expected a torch.nn.Module, got a {type(module).__name__}")
         self.module = module
@@ -42,7 +53,9 @@ class Model(ModelBase):
         self.std = tuple(float(v) for v in std)
         if len(self.mean) != in_channels or len(self.std) != in_channels:
             raise ValueError(f"mean and std need {in_channels} values, one per input channel")
-        self.input_size = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+        self.input_size = (
+            (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+        )
         self.resize_size = resize_size or round(min(self.input_size) * 256 / 224)
         self.output = output
         self.interpolation = interpolation
@@ -52,8 +65,10 @@ class Model(ModelBase):
         self._layout_follows_device = False
 
     def __repr__(self) -> str:
-        return (f"<cnnwidgets.Model {self.name}: {len(self.layers)} layers, "
-                f"{self.num_classes} classes, input {self.input_size}, on {self.device}>")
+        return (
+            f"<cnnwidgets.Model {self.name}: {len(self.layers)} layers, "
+            f"{self.num_classes} classes, input {self.input_size}, on {self.device}>"
+        )
 
     # ---- device -------------------------------------------------------------------------
     @property
@@ -72,7 +87,7 @@ class Model(ModelBase):
                 return t.dtype
         return torch.float32
 
-    def to(self, device: str | torch.device) -> "Model":
+    def to(self, device: str | torch.device) -> Model:
         self.module.to(device)
         if self._layout_follows_device:
             self.set_channels_last(self.device.type == "cpu")
@@ -92,14 +107,12 @@ class Model(ModelBase):
                     return False
         return False
 
-    def set_channels_last(self, on: bool = True) -> "Model":
+    def set_channels_last(self, on: bool = True) -> Model:
         """Store the module's 4-D weights channels-last (``on``) or contiguous (NCHW).
 
-        On the CPU, oneDNN runs convolutions channels-last. With NCHW weights it reorders every
-        weight on every call, forward and backward; measured at 224 px, batch 1, 2 threads,
-        input-gradient pass (forward + backward): ResNet-18 58 ms with NCHW weights and input,
-        73 ms with a channels-last input only, 58 ms with both channels-last; GoogLeNet 101,
-        81 and 75 ms. Only the layout changes, never a value.
+        On the CPU, oneDNN runs convolutions channels-last. With NCHW weights and channels-last
+        inputs it reorders every weight on every call, forward and backward (measured in
+        docs/benchmarks.md). Only the layout changes, never a value.
         """
         fmt = torch.channels_last if on else torch.contiguous_format
         self.module.to(memory_format=fmt)
@@ -142,8 +155,9 @@ class Model(ModelBase):
         return self.denormalize(x)[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
     def _image_tensor(self, image: Any) -> torch.Tensor:
-        return image_tensor(image, self.in_channels, self.resize_size, self.input_size,
-                            self.interpolation)
+        return image_tensor(
+            image, self.in_channels, self.resize_size, self.input_size, self.interpolation
+        )
 
     def preprocess(self, images: Any) -> torch.Tensor:
         """One image (anything :func:`load_image` reads) or a list of them -> (N, C, H, W) input."""
@@ -157,14 +171,17 @@ class Model(ModelBase):
         """Like :meth:`preprocess`, but a 4-D tensor passes through as an input that is ready."""
         if isinstance(images, torch.Tensor) and images.ndim == 4:
             if images.shape[1] != self.in_channels:
-                raise ValueError(f"expected input of shape (N, {self.in_channels}, H, W), "
-                                 f"got {tuple(images.shape)}")
+                raise ValueError(
+                    f"expected input of shape (N, {self.in_channels}, H, W), "
+                    f"got {tuple(images.shape)}"
+                )
             return images.to(self.device)
         return self.preprocess(images)
 
     def example_input(self, batch: int = 1) -> torch.Tensor:
-        return torch.zeros(batch, self.in_channels, *self.input_size, device=self.device,
-                           dtype=self.dtype)
+        return torch.zeros(
+            batch, self.in_channels, *self.input_size, device=self.device, dtype=self.dtype
+        )
 
     # ---- forward ------------------------------------------------------------------------
     def logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -172,16 +189,20 @@ class Model(ModelBase):
         return select_output(self.module(x), self.output)
 
     def predict(self, images: Any, k: int = 5):
-        """Top-k classes: [(index, label, probability), ...]; a list of images gives a list of those."""
+        """Top-k classes: [(index, label, probability), ...]; a list of images gives a list of
+        those."""
         x = self.prepare(images)
         with preserved(self.module), torch.inference_mode():
             probs = self.logits(x).softmax(-1)
         k = min(k, probs.shape[-1])
         top = probs.topk(k, dim=-1)
-        rows = [[(int(i), self.label(int(i)), float(p)) for p, i in zip(ps, ix)]
-                for ps, ix in zip(top.values.cpu(), top.indices.cpu())]
+        rows = [
+            [(int(i), self.label(int(i)), float(p)) for p, i in zip(ps, ix)]
+            for ps, ix in zip(top.values.cpu(), top.indices.cpu())
+        ]
         single = not isinstance(images, (list, tuple)) and not (
-            isinstance(images, torch.Tensor) and images.ndim == 4 and images.shape[0] > 1)
+            isinstance(images, torch.Tensor) and images.ndim == 4 and images.shape[0] > 1
+        )
         return rows[0] if single else rows
 
     # ---- layers -------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """``load_model``: the embedded EfficientNet-Lite0, the teaching CNN, torchvision's classifiers,
 or any user module."""
+
 from __future__ import annotations
 
 import os
@@ -26,15 +27,19 @@ def _pick_device(device: str | torch.device | None) -> torch.device:
     return torch.device(device)
 
 
-def _torchvision_model(name: str, pretrained: bool, num_classes: int | None) -> tuple[nn.Module, Any]:
+def _torchvision_model(
+    name: str, pretrained: bool, num_classes: int | None
+) -> tuple[nn.Module, Any]:
     import torchvision.models as tvm
 
     try:
         builder = tvm.get_model_builder(name)
     except ValueError:
         known = ", ".join(sorted(tvm.list_models(module=tvm)))
-        raise ValueError(f"unknown model {name!r}. Built in: efficientnet_lite0, simple_cnn; "
-                         f"torchvision classifiers: {known}") from None
+        raise ValueError(
+            f"unknown model {name!r}. Built in: efficientnet_lite0, simple_cnn; "
+            f"torchvision classifiers: {known}"
+        ) from None
     if not pretrained:
         kwargs = {"num_classes": num_classes} if num_classes else {}
         if name in ("googlenet", "inception_v3"):
@@ -52,13 +57,23 @@ def _torchvision_model(name: str, pretrained: bool, num_classes: int | None) -> 
             f"({type(exc).__name__}: {exc}). Run cw.load_model({name!r}) once with internet "
             f"access (torchvision caches them), or copy {os.path.basename(weights.url)} from "
             f"{weights.url} to {cached}, or use cw.load_model({name!r}, pretrained=False) for "
-            "random weights.") from exc
+            "random weights."
+        ) from exc
 
 
-def load_model(model: str | nn.Module = "efficientnet_lite0", *, pretrained: bool = True,
-               num_classes: int | None = None, labels=None, mean=None, std=None,
-               input_size: int | None = None, device: str | torch.device | None = None,
-               channels_last: bool | None = None, **kwargs) -> Model:
+def load_model(
+    model: str | nn.Module = "efficientnet_lite0",
+    *,
+    pretrained: bool = True,
+    num_classes: int | None = None,
+    labels=None,
+    mean=None,
+    std=None,
+    input_size: int | None = None,
+    device: str | torch.device | None = None,
+    channels_last: bool | None = None,
+    **kwargs,
+) -> Model:
     """Load a model by name, or wrap your own ``nn.Module``.
 
     - ``"efficientnet_lite0"`` (default): ImageNet-pretrained EfficientNet-Lite0, shipped in
@@ -79,8 +94,14 @@ def load_model(model: str | nn.Module = "efficientnet_lite0", *, pretrained: boo
     if isinstance(model, Model):
         return _with_layout(model.to(dev), channels_last)
     if isinstance(model, nn.Module):
-        wrapped = Model(model, labels=labels, mean=mean or (0.485, 0.456, 0.406),
-                        std=std or (0.229, 0.224, 0.225), input_size=input_size or 224, **kwargs)
+        wrapped = Model(
+            model,
+            labels=labels,
+            mean=mean or (0.485, 0.456, 0.406),
+            std=std or (0.229, 0.224, 0.225),
+            input_size=input_size or 224,
+            **kwargs,
+        )
         return _with_layout(wrapped.to(dev), channels_last)
     if not isinstance(model, str):
         raise TypeError(f"load_model takes a name or an nn.Module, not a {type(model).__name__}")
@@ -92,9 +113,15 @@ def load_model(model: str | nn.Module = "efficientnet_lite0", *, pretrained: boo
         if num_classes not in (None, 1000):
             raise ValueError("efficientnet_lite0 ships with its 1000 ImageNet classes")
         module = efficientnet_lite0(pretrained=pretrained)
-        wrapped = Model(module, labels=labels or imagenet_labels(), mean=mean or LITE_MEAN,
-                        std=std or LITE_STD, input_size=input_size or 224,
-                        name="efficientnet_lite0", **kwargs)
+        wrapped = Model(
+            module,
+            labels=labels or imagenet_labels(),
+            mean=mean or LITE_MEAN,
+            std=std or LITE_STD,
+            input_size=input_size or 224,
+            name="efficientnet_lite0",
+            **kwargs,
+        )
     elif name == "simple_cnn":
         from .simple_cnn import SimpleCNN
 
@@ -103,11 +130,16 @@ def load_model(model: str | nn.Module = "efficientnet_lite0", *, pretrained: boo
         module = SimpleCNN(num_classes=n, in_channels=in_channels).eval()
         default_labels = IMAGENETTE_LABELS if n == 10 else None
         rgb = in_channels == 3
-        wrapped = Model(module, labels=labels or default_labels,
-                        mean=mean or ((0.485, 0.456, 0.406) if rgb else (0.5,) * in_channels),
-                        std=std or ((0.229, 0.224, 0.225) if rgb else (0.5,) * in_channels),
-                        input_size=input_size or 128, in_channels=in_channels, name="simple_cnn",
-                        **kwargs)
+        wrapped = Model(
+            module,
+            labels=labels or default_labels,
+            mean=mean or ((0.485, 0.456, 0.406) if rgb else (0.5,) * in_channels),
+            std=std or ((0.229, 0.224, 0.225) if rgb else (0.5,) * in_channels),
+            input_size=input_size or 128,
+            in_channels=in_channels,
+            name="simple_cnn",
+            **kwargs,
+        )
     else:
         module, weights = _torchvision_model(name, pretrained, num_classes)
         module.eval()
@@ -115,13 +147,20 @@ def load_model(model: str | nn.Module = "efficientnet_lite0", *, pretrained: boo
         if meta_labels is None and (num_classes or 1000) == 1000:
             meta_labels = imagenet_labels()
         tf = weights.transforms() if weights is not None else None
-        default_size = tf.crop_size[0] if tf is not None else (299 if name == "inception_v3" else 224)
+        default_size = (
+            tf.crop_size[0] if tf is not None else (299 if name == "inception_v3" else 224)
+        )
         resize = kwargs.pop("resize_size", None) or (tf.resize_size[0] if tf is not None else None)
-        wrapped = Model(module, labels=labels or meta_labels,
-                        mean=mean or (tuple(tf.mean) if tf is not None else (0.485, 0.456, 0.406)),
-                        std=std or (tuple(tf.std) if tf is not None else (0.229, 0.224, 0.225)),
-                        input_size=input_size or default_size, resize_size=resize, name=name,
-                        **kwargs)
+        wrapped = Model(
+            module,
+            labels=labels or meta_labels,
+            mean=mean or (tuple(tf.mean) if tf is not None else (0.485, 0.456, 0.406)),
+            std=std or (tuple(tf.std) if tf is not None else (0.229, 0.224, 0.225)),
+            input_size=input_size or default_size,
+            resize_size=resize,
+            name=name,
+            **kwargs,
+        )
     wrapped._layout_follows_device = channels_last is None
     return _with_layout(wrapped.to(dev), channels_last)
 

@@ -1,4 +1,5 @@
 """Colormaps: sequential for magnitudes, diverging (centred on zero) for signed maps."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,12 +15,17 @@ def _cmap(name: str):
     try:
         return matplotlib.colormaps[name]
     except KeyError:
-        raise ValueError(f"unknown colormap {name!r}; e.g. viridis, inferno, magma, jet, "
-                         "RdBu_r, coolwarm, gray") from None
+        raise ValueError(
+            f"unknown colormap {name!r}; e.g. viridis, inferno, magma, jet, RdBu_r, coolwarm, gray"
+        ) from None
 
 
-def normalize(values: np.ndarray, lo: float | None = None, hi: float | None = None,
-              percentile: float | None = None) -> np.ndarray:
+def normalize(
+    values: np.ndarray,
+    lo: float | None = None,
+    hi: float | None = None,
+    percentile: float | None = None,
+) -> np.ndarray:
     """Scale to [0, 1] between lo and hi (default min/max, or a high percentile of |values|)."""
     v = np.asarray(values, dtype=np.float32)
     if percentile is not None:
@@ -31,8 +37,14 @@ def normalize(values: np.ndarray, lo: float | None = None, hi: float | None = No
     return np.clip((v - lo) / (hi - lo), 0, 1)
 
 
-def apply_colormap(values: np.ndarray, cmap: str = SEQUENTIAL, *, signed: bool = False,
-                   lo: float | None = None, hi: float | None = None) -> np.ndarray:
+def apply_colormap(
+    values: np.ndarray,
+    cmap: str = SEQUENTIAL,
+    *,
+    signed: bool = False,
+    lo: float | None = None,
+    hi: float | None = None,
+) -> np.ndarray:
     """(H, W) values -> (H, W, 3) RGB floats in [0, 1].
 
     ``signed=True`` centres a diverging map on zero (white at 0, symmetric limits), so that the

@@ -1,5 +1,6 @@
 """Training curves as a static picture: the PNG a saved notebook (and ``save()``) shows for the
 TrainingMonitor, whose live chart is bqplot."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,10 +30,12 @@ def training_curves_png(history: Any | None, dpi: int = 80) -> bytes:
         acc_ax.plot(steps, [b["accuracy"] for b in history.batches], lw=1, label="train (batch)")
         val = [e for e in history.epochs if e["val_loss"] is not None]
         if val:
-            loss_ax.plot([e["step"] for e in val], [e["val_loss"] for e in val], "o-",
-                         label="validation")
-            acc_ax.plot([e["step"] for e in val], [e["val_accuracy"] for e in val], "o-",
-                        label="validation")
+            loss_ax.plot(
+                [e["step"] for e in val], [e["val_loss"] for e in val], "o-", label="validation"
+            )
+            acc_ax.plot(
+                [e["step"] for e in val], [e["val_accuracy"] for e in val], "o-", label="validation"
+            )
         loss_ax.legend(fontsize=8)
         acc_ax.legend(fontsize=8)
         acc_ax.set_ylim(0, 1.02)

@@ -9,9 +9,11 @@ depend on an engine.
 Built on ``matplotlib.figure.Figure`` without pyplot: no global figure state, safe from a
 widget's background thread, nothing pops up in a notebook unless returned.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,8 +25,8 @@ COLUMN_TITLES = (
     ("max", "Maximum\nactivation\nexamples"),
     ("positive_optimized", "Positive\noptimized\n"),
 )
-NEGATIVE_COLOR = "#3b6fb6"   # blue for the inhibiting side, orange for the exciting side,
-POSITIVE_COLOR = "#d9782d"   # as in Distill's figures
+NEGATIVE_COLOR = "#3b6fb6"  # blue for the inhibiting side, orange for the exciting side,
+POSITIVE_COLOR = "#d9782d"  # as in Distill's figures
 EMPTY_COLOR = (0.94, 0.94, 0.94)
 
 
@@ -54,10 +56,17 @@ def _as_images(images: Any, what: str) -> list[np.ndarray]:
     return out
 
 
-def distill_figure(examples: Mapping[str, Sequence], negative_optimized: Any = None,
-                   positive_optimized: Any = None, *, rows: int | None = None,
-                   title: str | None = None, values: bool = True, tile: float = 1.1,
-                   fontsize: float = 8.0):
+def distill_figure(
+    examples: Mapping[str, Sequence],
+    negative_optimized: Any = None,
+    positive_optimized: Any = None,
+    *,
+    rows: int | None = None,
+    title: str | None = None,
+    values: bool = True,
+    tile: float = 1.1,
+    fontsize: float = 8.0,
+):
     """Compose the six columns for one channel into a matplotlib ``Figure``.
 
     ``examples``: ``{"min", "slightly_negative", "slightly_positive", "max"}`` -> lists of
@@ -69,10 +78,14 @@ def distill_figure(examples: Mapping[str, Sequence], negative_optimized: Any = N
     """
     from matplotlib.figure import Figure
 
-    missing = [k for k in ("min", "slightly_negative", "slightly_positive", "max") if k not in examples]
+    missing = [
+        k for k in ("min", "slightly_negative", "slightly_positive", "max") if k not in examples
+    ]
     if missing:
-        raise ValueError(f"examples lack the column(s) {', '.join(missing)}; pass "
-                         "ActivationSpectrum.examples(channel)")
+        raise ValueError(
+            f"examples lack the column(s) {', '.join(missing)}; pass "
+            "ActivationSpectrum.examples(channel)"
+        )
     columns: dict[str, list[tuple[np.ndarray, float | None]]] = {}
     for key in ("min", "slightly_negative", "slightly_positive", "max"):
         items = []
@@ -80,10 +93,12 @@ def distill_figure(examples: Mapping[str, Sequence], negative_optimized: Any = N
             crop = getattr(e, "crop", e)
             items.append((_as_images(crop, key)[0], getattr(e, "value", None)))
         columns[key] = items
-    columns["negative_optimized"] = [(im, None) for im in
-                                     _as_images(negative_optimized, "negative_optimized")]
-    columns["positive_optimized"] = [(im, None) for im in
-                                     _as_images(positive_optimized, "positive_optimized")]
+    columns["negative_optimized"] = [
+        (im, None) for im in _as_images(negative_optimized, "negative_optimized")
+    ]
+    columns["positive_optimized"] = [
+        (im, None) for im in _as_images(positive_optimized, "positive_optimized")
+    ]
     n_rows = rows or max(1, min(9, max(len(v) for v in columns.values())))
 
     text_h = 0.14 if values else 0.0
@@ -91,10 +106,17 @@ def distill_figure(examples: Mapping[str, Sequence], negative_optimized: Any = N
     fig = Figure(figsize=(6 * tile + 0.35, n_rows * (tile + text_h) + head), dpi=100)
     # a slightly wider gutter between the negative and positive halves
     widths = [1, 1, 1, 0.06, 1, 1, 1]
-    gs = fig.add_gridspec(n_rows, 7, width_ratios=widths, wspace=0.08,
-                          hspace=0.04 + text_h / tile * 1.2,
-                          left=0.02, right=0.98, bottom=0.02,
-                          top=1 - head / (n_rows * (tile + text_h) + head))
+    gs = fig.add_gridspec(
+        n_rows,
+        7,
+        width_ratios=widths,
+        wspace=0.08,
+        hspace=0.04 + text_h / tile * 1.2,
+        left=0.02,
+        right=0.98,
+        bottom=0.02,
+        top=1 - head / (n_rows * (tile + text_h) + head),
+    )
     for c, (key, label) in enumerate(COLUMN_TITLES):
         gc = c if c < 3 else c + 1
         color = NEGATIVE_COLOR if c < 3 else POSITIVE_COLOR
@@ -109,13 +131,22 @@ def distill_figure(examples: Mapping[str, Sequence], negative_optimized: Any = N
                 im, value = items[r]
                 ax.imshow(im, interpolation="nearest" if im.shape[0] < 32 else "antialiased")
                 if values and value is not None:
-                    ax.set_xlabel(f"{value:.3g}", fontsize=fontsize - 1, color="#555555",
-                                  labelpad=1.5)
+                    ax.set_xlabel(
+                        f"{value:.3g}", fontsize=fontsize - 1, color="#555555", labelpad=1.5
+                    )
             else:
                 ax.imshow(np.broadcast_to(np.asarray(EMPTY_COLOR, np.float32), (8, 8, 3)))
                 if r == 0:
-                    ax.text(0.5, 0.5, "none", transform=ax.transAxes, ha="center",
-                            va="center", fontsize=fontsize - 1, color="#999999")
+                    ax.text(
+                        0.5,
+                        0.5,
+                        "none",
+                        transform=ax.transAxes,
+                        ha="center",
+                        va="center",
+                        fontsize=fontsize - 1,
+                        color="#999999",
+                    )
             if r == 0:
                 ax.set_title(label, fontsize=fontsize, color=color, pad=4, linespacing=1.1)
     if title:
@@ -123,8 +154,14 @@ def distill_figure(examples: Mapping[str, Sequence], negative_optimized: Any = N
     return fig
 
 
-def spectrum_figure(spectrum, channel: int, *, optimized: tuple | None = None,
-                    title: str | None = None, **figure_kwargs):
+def spectrum_figure(
+    spectrum,
+    channel: int,
+    *,
+    optimized: tuple | None = None,
+    title: str | None = None,
+    **figure_kwargs,
+):
     """The six-column figure of one channel of an :class:`ActivationSpectrum` (anything with
     ``examples(channel)``, ``layer`` and ``images_seen``).
 
@@ -133,8 +170,10 @@ def spectrum_figure(spectrum, channel: int, *, optimized: tuple | None = None,
     leave them empty.
     """
     if isinstance(optimized, bool):
-        raise TypeError("optimized takes the (negative, positive) images; render them with "
-                        "cw.featureviz.optimized_pair(model, layer, channel)")
+        raise TypeError(
+            "optimized takes the (negative, positive) images; render them with "
+            "cw.featureviz.optimized_pair(model, layer, channel)"
+        )
     neg, pos = optimized if optimized is not None else (None, None)
     if title is None:
         title = f"{spectrum.layer} : channel {channel}  ({spectrum.images_seen:,} images)"

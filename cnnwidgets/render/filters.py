@@ -4,6 +4,7 @@ Filters are signed, so every picture here keeps zero at a fixed colour: first-la
 filters are scaled symmetrically around 0 (grey = 0), single-channel kernels use a diverging
 colormap centred on 0, and the L2-norm summary (never negative) uses a sequential one.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,13 +36,21 @@ def rgb_filters(weights: np.ndarray, per_filter: bool = True) -> np.ndarray:
     """
     w = _check(weights)
     if w.shape[1] != 3:
-        raise ValueError(f"RGB pictures need 3 input channels, these filters have {w.shape[1]}; "
-                         "use channel_grid or norm_filters")
+        raise ValueError(
+            f"RGB pictures need 3 input channels, these filters have {w.shape[1]}; "
+            "use channel_grid or norm_filters"
+        )
     return (0.5 + 0.5 * w / _symmetric_scale(w, per_filter)).transpose(0, 2, 3, 1)
 
 
-def channel_grid(weights: np.ndarray, out_channel: int, cmap: str = DIVERGING,
-                 ncols: int | None = None, min_side: int = 24, pad: int = 1) -> np.ndarray:
+def channel_grid(
+    weights: np.ndarray,
+    out_channel: int,
+    cmap: str = DIVERGING,
+    ncols: int | None = None,
+    min_side: int = 24,
+    pad: int = 1,
+) -> np.ndarray:
     """One filter of a deeper layer as a grid of its kernels, one per input channel.
 
     Every kernel shares one symmetric scale (the filter's largest |w|), so white is zero and
@@ -57,7 +66,8 @@ def channel_grid(weights: np.ndarray, out_channel: int, cmap: str = DIVERGING,
 
 
 def norm_filters(weights: np.ndarray) -> np.ndarray:
-    """Summary of deep filters: L2 norm over input channels, (C_out, C_in, kh, kw) -> (C_out, kh, kw).
+    """Summary of deep filters: L2 norm over input channels,
+    (C_out, C_in, kh, kw) -> (C_out, kh, kw).
 
     Shows where in its window each filter looks, whatever the input channel.
     """
@@ -65,9 +75,15 @@ def norm_filters(weights: np.ndarray) -> np.ndarray:
     return np.sqrt((w.astype(np.float64) ** 2).sum(axis=1)).astype(np.float32)
 
 
-def filter_grid(weights: np.ndarray, mode: str = "auto", ncols: int | None = None,
-                min_side: int = 24, pad: int = 1, per_filter: bool = True,
-                cmap: str | None = None) -> np.ndarray:
+def filter_grid(
+    weights: np.ndarray,
+    mode: str = "auto",
+    ncols: int | None = None,
+    min_side: int = 24,
+    pad: int = 1,
+    per_filter: bool = True,
+    cmap: str | None = None,
+) -> np.ndarray:
     """All filters of a layer as one (H, W, 3) float picture in [0, 1].
 
     ``mode``: "rgb" (3 input channels, colour tiles, grey = 0), "norm" (L2 norm over input

@@ -1,9 +1,10 @@
 """Arrays -> pictures: overlays, grids, upscaling and PNG/JPEG bytes."""
+
 from __future__ import annotations
 
 import io
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -31,8 +32,13 @@ def resize(image: np.ndarray, size: tuple[int, int], nearest: bool = False) -> n
     return np.stack([resize(a[..., c], size, nearest) for c in range(a.shape[-1])], axis=-1)
 
 
-def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.5, cmap: str = CAM,
-            signed: bool = False) -> np.ndarray:
+def overlay(
+    image: np.ndarray,
+    heatmap: np.ndarray,
+    alpha: float = 0.5,
+    cmap: str = CAM,
+    signed: bool = False,
+) -> np.ndarray:
     """Blend a colormapped (h, w) map over an (H, W, 3) image; the map is resized to fit.
 
     ``alpha`` is the heat map's opacity: 0 shows the photo, 1 only the map.
@@ -45,8 +51,9 @@ def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.5, cmap: st
     return np.clip((1 - alpha) * img[..., :3] + alpha * colored, 0, 1)
 
 
-def grid(images: Sequence[np.ndarray], ncols: int | None = None, pad: int = 2,
-         pad_value: float = 1.0) -> np.ndarray:
+def grid(
+    images: Sequence[np.ndarray], ncols: int | None = None, pad: int = 2, pad_value: float = 1.0
+) -> np.ndarray:
     """Tile equally sized HW or HWC images into one picture, row by row."""
     items = [np.asarray(im, dtype=np.float32) for im in images]
     if not items:
@@ -60,7 +67,7 @@ def grid(images: Sequence[np.ndarray], ncols: int | None = None, pad: int = 2,
     for i, im in enumerate(items):
         r, col = divmod(i, ncols)
         y, x = pad + r * (h + pad), pad + col * (w + pad)
-        out[y:y + h, x:x + w] = im
+        out[y : y + h, x : x + w] = im
     return out
 
 
@@ -88,6 +95,5 @@ def to_jpeg(image: np.ndarray, quality: int = 90) -> bytes:
 def figure_png(fig, dpi: int = 150) -> bytes:
     """PNG bytes of a matplotlib figure (white background, tight box)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white", bbox_inches="tight",
-                pad_inches=0.05)
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white", bbox_inches="tight", pad_inches=0.05)
     return buf.getvalue()

@@ -1,4 +1,5 @@
 """The widgets: thin anywidget classes that turn control traits into engine calls and pictures."""
+
 from .base import BackgroundWidget, CNNWidget, Debouncer, WidgetError, bundle
 from .explorer import Explorer
 from .feature_maps import FeatureMapViewer
@@ -8,7 +9,17 @@ from .gradcam import GradCAMViewer
 from .saliency import SaliencyViewer
 from .spectrum import SpectrumViewer
 
-__all__ = ["CNNWidget", "BackgroundWidget", "Debouncer", "WidgetError", "bundle",
-           "FeatureMapViewer", "FilterViewer",
-           "GradCAMViewer", "SaliencyViewer", "FeatureVisualizer",
-           "SpectrumViewer", "Explorer"]
+__all__ = [
+    "CNNWidget",
+    "BackgroundWidget",
+    "Debouncer",
+    "WidgetError",
+    "bundle",
+    "FeatureMapViewer",
+    "FilterViewer",
+    "GradCAMViewer",
+    "SaliencyViewer",
+    "FeatureVisualizer",
+    "SpectrumViewer",
+    "Explorer",
+]

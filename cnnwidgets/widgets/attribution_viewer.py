@@ -1,5 +1,6 @@
 """What the saliency and CAM viewers share: the photo, a target class picker with the top
 predictions, an attribution computed off the kernel's thread and an alpha that only re-blends."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,8 +25,9 @@ class AttributionViewer(CNNWidget):
     """
 
     target = Int(help="the class explained (default: the top prediction)").tag(sync=True)
-    target_options = List(help="[label with probability, class index] of the top "
-                               "predictions").tag(sync=True)
+    target_options = List(help="[label with probability, class index] of the top predictions").tag(
+        sync=True
+    )
     compare_target = Int(-1, help="a second class shown side by side; -1 for none").tag(sync=True)
     compare_target_options = List().tag(sync=True)
     alpha = Float(0.5, min=0.0, max=1.0, help="opacity of the map over the photo").tag(sync=True)
@@ -55,22 +57,25 @@ class AttributionViewer(CNNWidget):
     def _listed(self, change: Any) -> None:
         """A class chosen from Python that is not among the top predictions joins the pickers."""
         t = change["new"]
-        if (self._loading or not 0 <= t < self.model.num_classes
-                or t in [o[1] for o in self.target_options]):
+        if (
+            self._loading
+            or not 0 <= t < self.model.num_classes
+            or t in [o[1] for o in self.target_options]
+        ):
             return
         option = [f"{self.model.label(t)} (class {t})", int(t)]
         self.target_options = self.target_options + [option]
         self.compare_target_options = self.compare_target_options + [option]
 
     def _on_control(self, _change: Any) -> None:
-        if not self._loading:       # a new image computes once, not once per changed trait
+        if not self._loading:  # a new image computes once, not once per changed trait
             self._recompute()
 
     # ---- image and predictions ----------------------------------------------------------------
     def _use_image(self, image: Any) -> None:
         self.image = load_image(image)
         self._load_photo(None)
-        self._recompute()           # the attribution itself off the kernel's thread
+        self._recompute()  # the attribution itself off the kernel's thread
 
     def _load_photo(self, target: int | None) -> None:
         self._photo = self.model.to_display(self.image)
@@ -108,8 +113,9 @@ class AttributionViewer(CNNWidget):
     def _blend(self) -> None:
         if not self._maps or self._photo is None:
             return
-        pictures = [overlay(self._photo, a.map, alpha=self.alpha, cmap=self.colormap)
-                    for a in self._maps]
+        pictures = [
+            overlay(self._photo, a.map, alpha=self.alpha, cmap=self.colormap) for a in self._maps
+        ]
         self.view = to_jpeg(pictures[0] if len(pictures) == 1 else grid(pictures, ncols=2))
         self.caption = "   |   ".join(self._describe(a) for a in self._maps)
 

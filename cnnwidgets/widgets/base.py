@@ -69,12 +69,14 @@ propagation), ``imageView`` for Bytes traits, ``progressBar``, ``startStop``, ``
 and ``dropZone``, ``gridClick``) and returns ``() => d.dispose()``, which removes every
 listener. ``npm run build`` in ``js/`` writes the bundles; commit them with the source.
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 import anywidget
 from traitlets import Bool, Bytes, Float, Unicode
@@ -110,9 +112,9 @@ class Debouncer:
     def __init__(self, fn: Callable[..., Any], delay: float, name: str = "debounce"):
         self._fn, self.delay, self._name = fn, delay, name
         self._cond = threading.Condition()
-        self._args: Optional[tuple] = None
+        self._args: tuple | None = None
         self._due = 0.0
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self._cancelled = False
 
     def __call__(self, *args: Any) -> None:
@@ -150,7 +152,7 @@ class Debouncer:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._cond:
-                self._due = time.monotonic()        # work queued meanwhile runs at once too
+                self._due = time.monotonic()  # work queued meanwhile runs at once too
                 self._cond.notify_all()
                 thread = self._thread
             if thread is None or thread is threading.current_thread():
@@ -205,9 +207,11 @@ class CNNWidget(anywidget.AnyWidget):
     # ---- debounced recomputes ---------------------------------------------------------------
     def debounced(self, fn: Callable[..., Any], delay: float | None = None) -> Debouncer:
         """``fn`` wrapped so that a burst of calls runs it once, off the kernel's thread."""
-        d = Debouncer(lambda *a: self._busy_attempt(fn, *a),
-                      self.debounce_s if delay is None else delay,
-                      name=f"cnnwidgets-{type(self).__name__}-recompute")
+        d = Debouncer(
+            lambda *a: self._busy_attempt(fn, *a),
+            self.debounce_s if delay is None else delay,
+            name=f"cnnwidgets-{type(self).__name__}-recompute",
+        )
         self._debouncers.append(d)
         return d
 
@@ -222,7 +226,7 @@ class CNNWidget(anywidget.AnyWidget):
                 self._busy_count -= 1
                 self.busy = self._busy_count > 0
 
-    def flush(self) -> "CNNWidget":
+    def flush(self) -> CNNWidget:
         """Run pending debounced recomputes now and wait for them (scripts, tests)."""
         for d in self._debouncers:
             d.flush()
@@ -245,8 +249,9 @@ class CNNWidget(anywidget.AnyWidget):
         try:
             image = load_image(bytes(buffers[0]))
         except ImageLoadError as exc:
-            raise ImageLoadError(f"{name} is not an image that can be read (PNG, JPEG, GIF, "
-                                 "BMP, TIFF, WebP, ...)") from exc
+            raise ImageLoadError(
+                f"{name} is not an image that can be read (PNG, JPEG, GIF, BMP, TIFF, WebP, ...)"
+            ) from exc
         self._use_image(image)
 
     def set_image(self, image: Any) -> bool:
@@ -291,13 +296,13 @@ class BackgroundWidget(CNNWidget):
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
         self._lock = threading.Lock()
-        self._pending: Optional[Publisher] = None
+        self._pending: Publisher | None = None
         self._last_frame = float("-inf")
 
-    def _work(self, stop: threading.Event) -> Iterator[Optional[Publisher]]:
+    def _work(self, stop: threading.Event) -> Iterator[Publisher | None]:
         """One step per iteration; yield a publisher of the current state (or None)."""
         raise NotImplementedError
 
@@ -344,7 +349,7 @@ class BackgroundWidget(CNNWidget):
         t = self._thread
         return t is not None and t.is_alive()
 
-    def start(self) -> "BackgroundWidget":
+    def start(self) -> BackgroundWidget:
         """Start the work in the background (nothing happens if it already runs)."""
         with self._lock:
             if self.is_alive:
@@ -354,19 +359,22 @@ class BackgroundWidget(CNNWidget):
             self.progress = 0.0
             self.running = True
             self._thread = threading.Thread(
-                target=self._loop, args=(self._stop_event,), daemon=True,
-                name=f"cnnwidgets-{type(self).__name__}-worker")
+                target=self._loop,
+                args=(self._stop_event,),
+                daemon=True,
+                name=f"cnnwidgets-{type(self).__name__}-worker",
+            )
             self._thread.start()
         return self
 
-    def stop(self, wait: bool = True) -> "BackgroundWidget":
+    def stop(self, wait: bool = True) -> BackgroundWidget:
         """Ask the work to stop after the current step; with ``wait``, join the thread."""
         self._stop_event.set()
         if wait:
             self.wait()
         return self
 
-    def wait(self, timeout: float | None = None) -> "BackgroundWidget":
+    def wait(self, timeout: float | None = None) -> BackgroundWidget:
         """Block until the background work has ended (or ``timeout`` seconds passed)."""
         t = self._thread
         if t is None or t is threading.current_thread():
@@ -380,7 +388,7 @@ class BackgroundWidget(CNNWidget):
             t.join(0.1 if left is None else min(0.1, left))
         return self
 
-    def run(self, raise_error: bool = True) -> "BackgroundWidget":
+    def run(self, raise_error: bool = True) -> BackgroundWidget:
         """Do the work and block until it ends (scripts, tests, nbval)."""
         self.start()
         try:

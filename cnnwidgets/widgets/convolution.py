@@ -1,4 +1,5 @@
 """ConvolutionExplorer: one 2-D convolution, step by step (as CNN Explainer shows it)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,16 +13,18 @@ from ..render import apply_colormap, to_png
 from .base import CNNWidget, bundle
 
 # A small grid of digits that a student can follow by hand (fixed, so notes can refer to it).
-NUMBERS = [[1, 0, 2, 3, 0, 1, 2],
-           [0, 3, 1, 0, 2, 2, 0],
-           [2, 1, 0, 4, 1, 0, 3],
-           [1, 0, 3, 1, 0, 2, 1],
-           [0, 2, 1, 0, 3, 1, 0],
-           [3, 1, 0, 2, 1, 0, 2],
-           [1, 0, 2, 1, 0, 3, 1]]
+NUMBERS = [
+    [1, 0, 2, 3, 0, 1, 2],
+    [0, 3, 1, 0, 2, 2, 0],
+    [2, 1, 0, 4, 1, 0, 3],
+    [1, 0, 3, 1, 0, 2, 1],
+    [0, 2, 1, 0, 3, 1, 0],
+    [3, 1, 0, 2, 1, 0, 2],
+    [1, 0, 2, 1, 0, 3, 1],
+]
 PAD_TINT = np.array([0.55, 0.75, 1.0], dtype=np.float32)  # padding shows as pale blue
-PICTURE_SIDE = 288                                         # pixels of the padded input picture
-MAX_WRITTEN = 16        # grids up to this many cells a side get their numbers written on them
+PICTURE_SIDE = 288  # pixels of the padded input picture
+MAX_WRITTEN = 16  # grids up to this many cells a side get their numbers written on them
 
 
 class ConvolutionExplorer(CNNWidget):
@@ -56,36 +59,57 @@ class ConvolutionExplorer(CNNWidget):
     formula = Unicode("", help="the output-size formula with the current numbers").tag(sync=True)
     formula_latex = Unicode("").tag(sync=True)
     shapes = Dict(help="input, padded, kernel and output shapes, for the front end").tag(sync=True)
-    values = Dict(help="padded input and output values, when small enough to write on the "
-                       "pictures ({} otherwise)").tag(sync=True)
+    values = Dict(
+        help="padded input and output values, when small enough to write on the "
+        "pictures ({} otherwise)"
+    ).tag(sync=True)
 
-    def __init__(self, image: Any = "numbers", kernel: Any = "edge", stride: int = 1,
-                 padding: int = 0, dilation: int = 1, size: int = 24, **kwargs: Any):
+    def __init__(
+        self,
+        image: Any = "numbers",
+        kernel: Any = "edge",
+        stride: int = 1,
+        padding: int = 0,
+        dilation: int = 1,
+        size: int = 24,
+        **kwargs: Any,
+    ):
         self._grid = np.zeros((1, 1))
         self._kernel = np.ones((1, 1))
         self._output = None
         self._custom_image = None
         self._silent = 0
-        sources = ["numbers"] + [n for n in ("camera", "coins", "cat", "coffee", "astronaut")
-                                 if n in sample_names()]
+        sources = ["numbers"] + [
+            n for n in ("camera", "coins", "cat", "coffee", "astronaut") if n in sample_names()
+        ]
         named = isinstance(kernel, str)
-        super().__init__(source_options=sources, kernel_name_options=list(conv.KERNELS) + ["custom"],
-                         kernel_name=kernel if named else "custom", stride=stride, padding=padding,
-                         dilation=dilation, size=size, **kwargs)
+        super().__init__(
+            source_options=sources,
+            kernel_name_options=list(conv.KERNELS) + ["custom"],
+            kernel_name=kernel if named else "custom",
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            size=size,
+            **kwargs,
+        )
         self.observe(self._on(self._load_source), ["source", "size"])
         self.observe(self._on(self._pick_kernel), ["kernel_name", "kernel_size"])
         self.observe(self._on(self._kernel_edited), "kernel")
         self.observe(self._on(self._compute), ["stride", "padding", "dilation"])
         self.observe(self._on(self._show_cell), "position")
         problems = []
-        if not (self.attempt(self._pick_kernel, compute=False) if named
-                else self.attempt(self._set_kernel, kernel, compute=False)):
+        if not (
+            self.attempt(self._pick_kernel, compute=False)
+            if named
+            else self.attempt(self._set_kernel, kernel, compute=False)
+        ):
             problems.append(self.error)
-            self._quietly(kernel_name="edge")       # a bad kernel: show the edge kernel meanwhile
+            self._quietly(kernel_name="edge")  # a bad kernel: show the edge kernel meanwhile
             self.attempt(self._pick_kernel, compute=False)
         if not self.attempt(self._set_source, image, compute=False):
             problems.append(self.error)
-            self._quietly(source="numbers")         # a bad image: show the numbers meanwhile
+            self._quietly(source="numbers")  # a bad image: show the numbers meanwhile
             self.attempt(self._load_source, compute=False)
         if self.attempt(self._compute) and problems:
             self.error = problems[0]
@@ -93,9 +117,11 @@ class ConvolutionExplorer(CNNWidget):
     def _on(self, fn):
         """An observer that runs ``fn`` under :meth:`attempt`, unless we are the ones changing
         traits (so that one user action computes once)."""
+
         def observer(_change: dict) -> None:
             if not self._silent:
                 self.attempt(fn)
+
         return observer
 
     def _quietly(self, **traits: Any) -> None:
@@ -116,10 +142,13 @@ class ConvolutionExplorer(CNNWidget):
 
     def _use_image(self, image: Any, compute: bool = True) -> None:
         # set_image() and uploads land here: a picture (path, PIL, array...) or a 2-D grid.
-        grid = conv.image_grid(image, self.size)   # a bad image raises here, the old one stays
+        grid = conv.image_grid(image, self.size)  # a bad image raises here, the old one stays
         self._custom_image = image
-        options = self.source_options if "custom" in self.source_options else \
-            self.source_options + ["custom"]
+        options = (
+            self.source_options
+            if "custom" in self.source_options
+            else self.source_options + ["custom"]
+        )
         self._quietly(source_options=options, source="custom")
         self._grid = grid
         if compute:
@@ -177,22 +206,34 @@ class ConvolutionExplorer(CNNWidget):
         if k.ndim != 2 or k.size == 0:
             raise ValueError(f"the kernel must be a 2-D grid of numbers, got shape {k.shape}")
         f = conv.output_size_formula(self._grid.shape, k.shape, **self._settings())
-        self.formula = (f"rows: {f['rows']['text']}\ncols: {f['cols']['text']}")
-        self.formula_latex = (r"\begin{aligned}" + f["latex"].replace("=", "&=", 1)
-                              + r" \\ H_\text{out} &= " + f["rows"]["latex"]
-                              + r" \\ W_\text{out} &= " + f["cols"]["latex"] + r"\end{aligned}")
+        self.formula = f"rows: {f['rows']['text']}\ncols: {f['cols']['text']}"
+        self.formula_latex = (
+            r"\begin{aligned}"
+            + f["latex"].replace("=", "&=", 1)
+            + r" \\ H_\text{out} &= "
+            + f["rows"]["latex"]
+            + r" \\ W_\text{out} &= "
+            + f["cols"]["latex"]
+            + r"\end{aligned}"
+        )
         self._output = None
         out = conv.convolve2d(self._grid, k, **self._settings())
         self._output, self._kernel = out, k
         p = self.padding
-        self.shapes = {"input": list(self._grid.shape), "kernel": list(k.shape),
-                       "padded": [self._grid.shape[0] + 2 * p, self._grid.shape[1] + 2 * p],
-                       "output": list(out.shape)}
+        self.shapes = {
+            "input": list(self._grid.shape),
+            "kernel": list(k.shape),
+            "padded": [self._grid.shape[0] + 2 * p, self._grid.shape[1] + 2 * p],
+            "output": list(out.shape),
+        }
         self._render()
         padded = np.pad(self._grid, p)
         small = max(padded.shape + out.shape) <= MAX_WRITTEN
-        self.values = ({"input": np.round(padded, 3).tolist(), "output": np.round(out, 3).tolist()}
-                       if small else {})
+        self.values = (
+            {"input": np.round(padded, 3).tolist(), "output": np.round(out, 3).tolist()}
+            if small
+            else {}
+        )
         n = out.size
         self._quietly(position_max=n - 1, position=min(max(self.position, 0), n - 1))
         self._show_cell()
@@ -211,8 +252,11 @@ class ConvolutionExplorer(CNNWidget):
             rgb[mask] = PAD_TINT
         self.input_view = to_png(rgb.repeat(s, 0).repeat(s, 1))
         out = self._output
-        shown = (apply_colormap(out, "RdBu_r", signed=True) if out.min() < 0
-                 else apply_colormap(out, "gray", lo=0.0, hi=max(float(out.max()), 1e-12)))
+        shown = (
+            apply_colormap(out, "RdBu_r", signed=True)
+            if out.min() < 0
+            else apply_colormap(out, "gray", lo=0.0, hi=max(float(out.max()), 1e-12))
+        )
         self.view = to_png(shown.repeat(s, 0).repeat(s, 1))
 
     def _show_cell(self) -> None:
@@ -220,8 +264,9 @@ class ConvolutionExplorer(CNNWidget):
             return
         oh, ow = self._output.shape
         if not 0 <= self.position < oh * ow:
-            raise IndexError(f"position {self.position} is outside the {oh} x {ow} output "
-                             f"(0..{oh * ow - 1})")
+            raise IndexError(
+                f"position {self.position} is outside the {oh} x {ow} output (0..{oh * ow - 1})"
+            )
         r, c = divmod(self.position, ow)
         one = conv.cell(self._grid, self._kernel, r, c, **self._settings())
         self.cell = one.to_dict()
@@ -240,8 +285,7 @@ class ConvolutionExplorer(CNNWidget):
         """The current input grid (a copy)."""
         return self._grid.copy()
 
-    def step(self, n: int = 1) -> "ConvolutionExplorer":
+    def step(self, n: int = 1) -> ConvolutionExplorer:
         """Move the kernel ``n`` positions on (wrapping around), as the Next button does."""
         self.position = (self.position + n) % (self.position_max + 1)
         return self
-

@@ -1,4 +1,5 @@
 """Explorer: one dashboard of the image views, with a shared layer picker and image upload."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,8 +42,10 @@ class Explorer(CNNWidget):
         self.saliency = SaliencyViewer(model, self.image)
         self.feature_maps = FeatureMapViewer(model, self.image, layer=layer)
         self.parts = [self.gradcam, self.saliency, self.feature_maps]
-        self._links = [link((self, "layer"), (self.gradcam, "layer")),
-                       link((self, "layer"), (self.feature_maps, "layer"))]
+        self._links = [
+            link((self, "layer"), (self.gradcam, "layer")),
+            link((self, "layer"), (self.feature_maps, "layer")),
+        ]
         self._box = None
         self.attempt(self._describe)
 
@@ -52,15 +55,16 @@ class Explorer(CNNWidget):
         self._describe()
         failed = [type(p).__name__ for p in self.parts if not p.set_image(image)]
         if failed:
-            raise RuntimeError(f"the new image could not be shown in {', '.join(failed)}; "
-                               "see the message there")
+            raise RuntimeError(
+                f"the new image could not be shown in {', '.join(failed)}; see the message there"
+            )
 
     def _describe(self) -> None:
         self.view = to_jpeg(self.model.to_display(self.image))
         top = self.model.predict(self.image, k=TOP_K)
         self.predictions = "\n".join(f"{p:6.1%}  {label}" for _, label, p in top)
 
-    def flush(self) -> "Explorer":
+    def flush(self) -> Explorer:
         super().flush()
         for p in self.parts:
             p.flush()
@@ -71,8 +75,9 @@ class Explorer(CNNWidget):
         if self._box is None:
             import ipywidgets
 
-            self._box = ipywidgets.VBox([self, ipywidgets.HBox([self.gradcam, self.saliency]),
-                                         self.feature_maps])
+            self._box = ipywidgets.VBox(
+                [self, ipywidgets.HBox([self.gradcam, self.saliency]), self.feature_maps]
+            )
         return self._box
 
     def _repr_mimebundle_(self, **kwargs: Any):

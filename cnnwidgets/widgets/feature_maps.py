@@ -1,4 +1,5 @@
 """FeatureMapViewer: the activations of one layer for one image, channel by channel."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,6 +31,7 @@ class FeatureMapViewer(CNNWidget):
     channel = Int(0, help="the enlarged channel").tag(sync=True)
     channel_max = Int(0).tag(sync=True)
     order = Unicode("activation", help='"activation" (strongest first) or "index"').tag(sync=True)
+    order_options = List(default_value=ORDERS).tag(sync=True)
     colormap = Unicode("viridis").tag(sync=True)
     colormap_options = List(Unicode(), COLORMAPS).tag(sync=True)
     max_channels = Int(64, help="at most this many tiles in the grid").tag(sync=True)
@@ -38,16 +40,30 @@ class FeatureMapViewer(CNNWidget):
     detail = Bytes(b"", help="the chosen channel at input size (PNG)").tag(sync=True)
     caption = Unicode("").tag(sync=True)
 
-    def __init__(self, model: Any, image: Any, layer: str | None = None, channel: int = 0,
-                 order: str = "activation", colormap: str = "viridis", max_channels: int = 64,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        model: Any,
+        image: Any,
+        layer: str | None = None,
+        channel: int = 0,
+        order: str = "activation",
+        colormap: str = "viridis",
+        max_channels: int = 64,
+        **kwargs: Any,
+    ):
         self.model = model
         self.image = load_image(image)
         self._maps = None
         layers = model.spatial_layers
-        super().__init__(layer=layer or layers[min(1, len(layers) - 1)], layer_options=layers,
-                         channel=channel, order=order, colormap=colormap,
-                         max_channels=max_channels, **kwargs)
+        super().__init__(
+            layer=layer or layers[min(1, len(layers) - 1)],
+            layer_options=layers,
+            channel=channel,
+            order=order,
+            colormap=colormap,
+            max_channels=max_channels,
+            **kwargs,
+        )
         self._recompute = self.debounced(self._load_layer)
         self.observe(lambda _: self._recompute(), "layer")
         self.observe(lambda _: self.attempt(self._draw_grid), ["order", "colormap", "max_channels"])
@@ -58,7 +74,7 @@ class FeatureMapViewer(CNNWidget):
     def _use_image(self, image: Any) -> None:
         self.image = load_image(image)
         self._set_photo()
-        self._recompute()           # the forward pass off the kernel's thread
+        self._recompute()  # the forward pass off the kernel's thread
 
     def _set_photo(self) -> None:
         self.photo = to_jpeg(self.model.to_display(self.image))
@@ -66,12 +82,14 @@ class FeatureMapViewer(CNNWidget):
     def _load_layer(self) -> None:
         maps = feature_maps(self.model, self.image, self.layer)
         if maps.ndim != 3:
-            raise ValueError(f"layer {self.layer!r} has output of shape {maps.shape}, not "
-                             "(channels, height, width); pick a layer with spatial output")
+            raise ValueError(
+                f"layer {self.layer!r} has output of shape {maps.shape}, not "
+                "(channels, height, width); pick a layer with spatial output"
+            )
         self._maps = maps
         self.channel_max = maps.shape[0] - 1
         if self.channel > self.channel_max:
-            self.channel = 0            # observer redraws the detail
+            self.channel = 0  # observer redraws the detail
         self._draw_grid()
         self._draw_detail()
 
@@ -86,10 +104,11 @@ class FeatureMapViewer(CNNWidget):
     def _draw_grid(self) -> None:
         if self._maps is None:
             return
-        shown = self._ordered()[:max(1, self.max_channels)]
+        shown = self._ordered()[: max(1, self.max_channels)]
         lo, hi = float(self._maps.min()), float(self._maps.max())
-        tiles = [upscale(apply_colormap(self._maps[c], self.colormap, lo=lo, hi=hi), 32)
-                 for c in shown]
+        tiles = [
+            upscale(apply_colormap(self._maps[c], self.colormap, lo=lo, hi=hi), 32) for c in shown
+        ]
         ncols = min(len(tiles), 8)
         self.view = to_png(grid(tiles, ncols=ncols, pad=2))
         self.grid_layout = {"ncols": ncols, "nrows": -(-len(tiles) // ncols), "channels": shown}
@@ -98,11 +117,15 @@ class FeatureMapViewer(CNNWidget):
         if self._maps is None:
             return
         if not 0 <= self.channel < self._maps.shape[0]:
-            raise IndexError(f"channel {self.channel} out of range: layer {self.layer!r} has "
-                             f"{self._maps.shape[0]} channels")
+            raise IndexError(
+                f"channel {self.channel} out of range: layer {self.layer!r} has "
+                f"{self._maps.shape[0]} channels"
+            )
         fmap = self._maps[self.channel]
         size = self.model.input_size
         self.detail = to_png(resize(apply_colormap(fmap, self.colormap), size, nearest=True))
-        self.caption = (f"{self.layer} · channel {self.channel} of {self._maps.shape[0]} · "
-                        f"{fmap.shape[0]}×{fmap.shape[1]} · mean {fmap.mean():.3g} · "
-                        f"max {fmap.max():.3g}")
+        self.caption = (
+            f"{self.layer} · channel {self.channel} of {self._maps.shape[0]} · "
+            f"{fmap.shape[0]}×{fmap.shape[1]} · mean {fmap.mean():.3g} · "
+            f"max {fmap.max():.3g}"
+        )

@@ -1,8 +1,10 @@
 """FeatureVisualizer: gradient ascent on an image that excites a channel, live, with its loss."""
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from traitlets import Bool, Dict, Float, Int, List, Unicode
@@ -56,10 +58,23 @@ class FeatureVisualizer(BackgroundWidget):
     size = Int(128, min=8, help="side of the optimised image in pixels").tag(sync=True)
     seed = Int(0, help="makes a run repeatable").tag(sync=True)
 
-    def __init__(self, model: Any, layer: str | None = None, channel: int = 0, *,
-                 objective: str = "", steps: int = 256, size: int = 128, kind: str = "channel",
-                 param: str = "fft", decorrelate: bool = True, tv: float = 0.0, l2: float = 0.0,
-                 seed: int = 0, **kwargs: Any):
+    def __init__(
+        self,
+        model: Any,
+        layer: str | None = None,
+        channel: int = 0,
+        *,
+        objective: str = "",
+        steps: int = 256,
+        size: int = 128,
+        kind: str = "channel",
+        param: str = "fft",
+        decorrelate: bool = True,
+        tv: float = 0.0,
+        l2: float = 0.0,
+        seed: int = 0,
+        **kwargs: Any,
+    ):
         self.model = model
         self.result = None
         self.losses: list[float] = []
@@ -67,17 +82,42 @@ class FeatureVisualizer(BackgroundWidget):
         layers = model.spatial_layers
         if not layers:
             raise ValueError(f"{model.name} has no layer with a spatial output to visualize")
-        super().__init__(layer=layer or layers[len(layers) // 2], layer_options=layers,
-                         channel=channel, objective=objective, steps=steps, size=size, kind=kind,
-                         param=param, decorrelate=decorrelate, tv=tv, l2=l2, seed=seed, **kwargs)
-        self._kinds = MethodPicker(self, OBJECTIVES, choice="kind", params="kind_values",
-                                   where={"unit": True})
+        super().__init__(
+            layer=layer or layers[len(layers) // 2],
+            layer_options=layers,
+            channel=channel,
+            objective=objective,
+            steps=steps,
+            size=size,
+            kind=kind,
+            param=param,
+            decorrelate=decorrelate,
+            tv=tv,
+            l2=l2,
+            seed=seed,
+            **kwargs,
+        )
+        self._kinds = MethodPicker(
+            self, OBJECTIVES, choice="kind", params="kind_values", where={"unit": True}
+        )
         self._params = MethodPicker(self, PARAMETERIZATIONS, choice="param", params="param_values")
         self._box = None
         self.chart = self._make_chart()
-        self.observe(lambda _: self.attempt(self._preview),
-                     ["layer", "channel", "objective", "kind", "kind_values", "param",
-                      "param_values", "decorrelate", "size", "seed"])
+        self.observe(
+            lambda _: self.attempt(self._preview),
+            [
+                "layer",
+                "channel",
+                "objective",
+                "kind",
+                "kind_values",
+                "param",
+                "param_values",
+                "decorrelate",
+                "size",
+                "seed",
+            ],
+        )
         self.attempt(self._preview)
 
     # ---- display ----------------------------------------------------------------------------
@@ -85,13 +125,20 @@ class FeatureVisualizer(BackgroundWidget):
         import bqplot as bq
 
         x, y = bq.LinearScale(), bq.LinearScale()
-        self._line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y},
-                              colors=["#1976d2"])
-        axes = [bq.Axis(scale=x, label="step", side="bottom"),
-                bq.Axis(scale=y, label="loss", side="left")]
-        return bq.Figure(marks=[self._line], axes=axes, title="loss",
-                         layout={"height": "220px", "width": "420px"},
-                         fig_margin={"top": 30, "bottom": 40, "left": 60, "right": 20})
+        self._line = bq.Lines(
+            x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=["#1976d2"]
+        )
+        axes = [
+            bq.Axis(scale=x, label="step", side="bottom"),
+            bq.Axis(scale=y, label="loss", side="left"),
+        ]
+        return bq.Figure(
+            marks=[self._line],
+            axes=axes,
+            title="loss",
+            layout={"height": "220px", "width": "420px"},
+            fig_margin={"top": 30, "bottom": 40, "left": 60, "right": 20},
+        )
 
     def show(self):
         """The widget and its loss chart, side by side."""
@@ -120,14 +167,23 @@ class FeatureVisualizer(BackgroundWidget):
         return entry.fn(**entry.resolve(args))
 
     def _render(self, steps: int, stop: threading.Event | None = None):
-        return ascent(self.model, self._objectives(), steps=steps, size=self.size,
-                      param=self.param, param_args=self._params.values(),
-                      decorrelate=self.decorrelate, tv=self.tv, l2=self.l2, seed=self.seed,
-                      stop=stop)
+        return ascent(
+            self.model,
+            self._objectives(),
+            steps=steps,
+            size=self.size,
+            param=self.param,
+            param_args=self._params.values(),
+            decorrelate=self.decorrelate,
+            tv=self.tv,
+            l2=self.l2,
+            seed=self.seed,
+            stop=stop,
+        )
 
     def _preview(self) -> None:
         """The starting image (before any step), and the channel count of the layer."""
-        if self.running:        # the worker owns the picture while it runs
+        if self.running:  # the worker owns the picture while it runs
             return
         info = self.model.layer_info.get(self.layer)
         if info is not None:
@@ -148,8 +204,9 @@ class FeatureVisualizer(BackgroundWidget):
         self._active = render
         for frame in render:
             self.losses.append(frame.loss)
-            yield lambda frame=frame: self._publish(frame.step, np.asarray(frame.images),
-                                                    render.steps)
+            yield lambda frame=frame: self._publish(
+                frame.step, np.asarray(frame.images), render.steps
+            )
 
     def _publish(self, step: int, images: np.ndarray, steps: int) -> None:
         self._show_images(images)
@@ -161,10 +218,13 @@ class FeatureVisualizer(BackgroundWidget):
     def _finished(self, stopped: bool) -> None:
         render = self._active
         self.result = render.result()
-        self._show_images(self.result.images)      # the image after the last update
+        self._show_images(self.result.images)  # the image after the last update
         done = "stopped" if stopped else "done"
-        self.status = f"{done} after {render.step} steps · loss {self.losses[-1]:.4g}" \
-            if self.losses else done
+        self.status = (
+            f"{done} after {render.step} steps · loss {self.losses[-1]:.4g}"
+            if self.losses
+            else done
+        )
 
     def close(self) -> None:
         super().close()

@@ -1,4 +1,5 @@
 """FilterViewer: the convolution filters of a layer, and one filter enlarged with its weights."""
+
 from __future__ import annotations
 
 import math
@@ -12,9 +13,13 @@ from ..render import to_png, upscale
 from ..render.filters import channel_grid, filter_grid, rgb_filters
 from .base import CNNWidget, bundle
 
-MODES = [["auto", "auto"], ["colour (RGB input)", "rgb"], ["norm over inputs", "norm"],
-         ["mean over inputs", "mean"]]
-MAX_WEIGHT_CHANNELS = 4     # input channels whose weights are printed under the enlarged filter
+MODES = [
+    ["auto", "auto"],
+    ["colour (RGB input)", "rgb"],
+    ["norm over inputs", "norm"],
+    ["mean over inputs", "mean"],
+]
+MAX_WEIGHT_CHANNELS = 4  # input channels whose weights are printed under the enlarged filter
 
 
 def weights_text(w: np.ndarray, filter_index: int) -> str:
@@ -50,15 +55,22 @@ class FilterViewer(CNNWidget):
     grid_layout = Dict().tag(sync=True)
     caption = Unicode("").tag(sync=True)
 
-    def __init__(self, model: Any, layer: str | None = None, mode: str = "auto", filter: int = 0,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        model: Any,
+        layer: str | None = None,
+        mode: str = "auto",
+        filter: int = 0,
+        **kwargs: Any,
+    ):
         self.model = model
         self._w: np.ndarray | None = None
         layers = model.conv_layers
         if not layers:
             raise ValueError("this model has no convolution layers, so there are no filters")
-        super().__init__(layer=layer or layers[0], layer_options=layers, mode=mode,
-                         filter=filter, **kwargs)
+        super().__init__(
+            layer=layer or layers[0], layer_options=layers, mode=mode, filter=filter, **kwargs
+        )
         self.observe(lambda _: self.attempt(self._load_layer), "layer")
         self.observe(lambda _: self.attempt(self._draw_grid), "mode")
         self.observe(lambda _: self.attempt(self._draw_detail), "filter")
@@ -78,8 +90,11 @@ class FilterViewer(CNNWidget):
         n = self._w.shape[0]
         ncols = math.ceil(math.sqrt(n))
         self.view = to_png(filter_grid(self._w, mode=self.mode, ncols=ncols))
-        self.grid_layout = {"ncols": ncols, "nrows": math.ceil(n / ncols),
-                            "channels": list(range(n))}
+        self.grid_layout = {
+            "ncols": ncols,
+            "nrows": math.ceil(n / ncols),
+            "channels": list(range(n)),
+        }
         c_out, c_in, kh, kw = self._w.shape
         self.caption = f"{self.layer}: {c_out} filters of {c_in}×{kh}×{kw}"
 
@@ -88,10 +103,11 @@ class FilterViewer(CNNWidget):
         if w is None:
             return
         if not 0 <= self.filter < w.shape[0]:
-            raise IndexError(f"filter {self.filter} out of range: layer {self.layer!r} has "
-                             f"{w.shape[0]} filters")
+            raise IndexError(
+                f"filter {self.filter} out of range: layer {self.layer!r} has {w.shape[0]} filters"
+            )
         if w.shape[1] == 3:
-            picture = upscale(rgb_filters(w[self.filter:self.filter + 1])[0], 160)
+            picture = upscale(rgb_filters(w[self.filter : self.filter + 1])[0], 160)
         else:
             picture = channel_grid(w, self.filter, min_side=32)
         self.detail = to_png(picture)

@@ -1,4 +1,5 @@
 """GradCAMViewer: a class activation map (Grad-CAM family) of a layer, over the photo."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,18 +34,41 @@ class GradCAMViewer(AttributionViewer):
 
     _recompute_on = ["target", "compare_target", "layer", "method", "params"]
 
-    def __init__(self, model: Any, image: Any, layer: str | None = None, method: str = "gradcam",
-                 target: int | None = None, params: dict | None = None, **kwargs: Any):
-        super().__init__(model, image, target=target, layer=layer or model.default_cam_layer,
-                         layer_options=model.spatial_layers, method=method,
-                         params=dict(params or {}), **kwargs)
+    def __init__(
+        self,
+        model: Any,
+        image: Any,
+        layer: str | None = None,
+        method: str = "gradcam",
+        target: int | None = None,
+        params: dict | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            model,
+            image,
+            target=target,
+            layer=layer or model.default_cam_layer,
+            layer_options=model.spatial_layers,
+            method=method,
+            params=dict(params or {}),
+            **kwargs,
+        )
 
     def _before_first_compute(self) -> None:
         self._methods = MethodPicker(self, CAM_METHODS)
 
     def _attribute(self, target: int) -> Attribution:
-        return cam(self.model, self.image, layer=self.layer, target=target, method=self.method,
-                   **self._methods.values())
+        return cam(
+            self.model,
+            self.image,
+            layer=self.layer,
+            target=target,
+            method=self.method,
+            **self._methods.values(),
+        )
 
     def _describe(self, a: Attribution) -> str:
-        return f"{super()._describe(a)} · {CAM_METHODS.get(a.method).label} at {a.layer or self.layer}"
+        return (
+            f"{super()._describe(a)} · {CAM_METHODS.get(a.method).label} at {a.layer or self.layer}"
+        )

@@ -6,6 +6,7 @@ sliders, checkboxes, number fields and selects bound to one ``params`` dict trai
 (``paramPanel`` in ``js/src/components/param_panel.ts``). A method registered from a notebook
 appears in open widgets too: they subscribe to their registry.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,9 +22,20 @@ class MethodPicker:
     method also has survive a change of method; the others take the new method's defaults.
     """
 
-    def __init__(self, widget: Any, registry: Registry, choice: str = "method",
-                 params: str = "params", where: dict | None = None):
-        self.widget, self.registry, self.choice, self.params_trait = widget, registry, choice, params
+    def __init__(
+        self,
+        widget: Any,
+        registry: Registry,
+        choice: str = "method",
+        params: str = "params",
+        where: dict | None = None,
+    ):
+        self.widget, self.registry, self.choice, self.params_trait = (
+            widget,
+            registry,
+            choice,
+            params,
+        )
         self.where = dict(where or {})
         self.refresh()
         widget.observe(self._chosen, choice)
@@ -37,14 +49,17 @@ class MethodPicker:
     def _chosen(self, change: dict) -> None:
         name = change["new"]
         if name not in self.registry:
-            return                   # the recompute reports the unknown name in `error`
+            return  # the recompute reports the unknown name in `error`
         entry = self.registry.get(name)
         specs = entry.spec()["params"]
         old = dict(getattr(self.widget, self.params_trait))
         values = {s["name"]: old.get(s["name"], s["default"]) for s in specs}
         setattr(self.widget, f"{self.choice}_params", specs)
-        setattr(self.widget, f"{self.choice}_help",
-                " · ".join(x for x in (entry.description, entry.reference) if x))
+        setattr(
+            self.widget,
+            f"{self.choice}_help",
+            " · ".join(x for x in (entry.description, entry.reference) if x),
+        )
         if values != old:
             setattr(self.widget, self.params_trait, values)
 

@@ -1,4 +1,5 @@
 """SaliencyViewer: which input pixels a class score is most sensitive to, by several methods."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,17 +33,26 @@ class SaliencyViewer(AttributionViewer):
 
     _recompute_on = ["target", "compare_target", "method", "params"]
 
-    def __init__(self, model: Any, image: Any, method: str = "gradient", target: int | None = None,
-                 params: dict | None = None, **kwargs: Any):
-        super().__init__(model, image, target=target, method=method, params=dict(params or {}),
-                         **kwargs)
+    def __init__(
+        self,
+        model: Any,
+        image: Any,
+        method: str = "gradient",
+        target: int | None = None,
+        params: dict | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            model, image, target=target, method=method, params=dict(params or {}), **kwargs
+        )
 
     def _before_first_compute(self) -> None:
         self._methods = MethodPicker(self, SALIENCY_METHODS)
 
     def _attribute(self, target: int) -> Attribution:
-        return saliency(self.model, self.image, target=target, method=self.method,
-                        **self._methods.values())
+        return saliency(
+            self.model, self.image, target=target, method=self.method, **self._methods.values()
+        )
 
     def _describe(self, a: Attribution) -> str:
         return f"{super()._describe(a)} · {SALIENCY_METHODS.get(a.method).label}"

@@ -1,9 +1,11 @@
 """SpectrumViewer: dataset examples of a layer's channels, scanned in the background."""
+
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from traitlets import Bool, Int, Unicode
 
@@ -41,15 +43,31 @@ class SpectrumViewer(BackgroundWidget):
     optimized = Bool(False, help="add the negative and positive optimized images").tag(sync=True)
     optimized_steps = Int(128, min=1).tag(sync=True)
 
-    def __init__(self, model: Any, layer: str, data: Any, channels: Sequence[int] | None = None,
-                 k: int = 9, batch_size: int = 32, limit: int | None = None,
-                 optimized: bool = False, autostart: bool = True, **kwargs: Any):
+    def __init__(
+        self,
+        model: Any,
+        layer: str,
+        data: Any,
+        channels: Sequence[int] | None = None,
+        k: int = 9,
+        batch_size: int = 32,
+        limit: int | None = None,
+        optimized: bool = False,
+        autostart: bool = True,
+        **kwargs: Any,
+    ):
         self.model, self.data = model, data
         self.batch_size, self.limit = batch_size, limit
         self.spectrum = ActivationSpectrum(model, layer, channels, k=k)
         tracked = self.spectrum.channels
-        super().__init__(layer=layer, channel=tracked[0], channel_min=min(tracked),
-                         channel_max=max(tracked), optimized=optimized, **kwargs)
+        super().__init__(
+            layer=layer,
+            channel=tracked[0],
+            channel_min=min(tracked),
+            channel_max=max(tracked),
+            optimized=optimized,
+            **kwargs,
+        )
         self._last_figure = float("-inf")
         self._redraw = self.debounced(self._draw)
         self.observe(self._on_control, ["channel", "optimized", "optimized_steps"])
@@ -59,14 +77,15 @@ class SpectrumViewer(BackgroundWidget):
             self.start()
 
     def _on_control(self, _change: Any) -> None:
-        if not self.running:        # while scanning, the worker draws the chosen channel
+        if not self.running:  # while scanning, the worker draws the chosen channel
             self._redraw()
 
     def _figure(self) -> bytes:
         pair = None
         if self.optimized:
-            pair = optimized_pair(self.model, self.spectrum.layer, self.channel,
-                                  steps=self.optimized_steps)
+            pair = optimized_pair(
+                self.model, self.spectrum.layer, self.channel, steps=self.optimized_steps
+            )
         return figure_png(spectrum_figure(self.spectrum, self.channel, optimized=pair), dpi=100)
 
     def _draw(self) -> None:
@@ -74,8 +93,9 @@ class SpectrumViewer(BackgroundWidget):
 
     def _work(self, stop: threading.Event) -> Iterator[Publisher]:
         total_text = ""
-        for seen, total in self.spectrum.scan_iter(self.data, self.batch_size, stop=stop,
-                                                   limit=self.limit):
+        for seen, total in self.spectrum.scan_iter(
+            self.data, self.batch_size, stop=stop, limit=self.limit
+        ):
             total_text = f" / {total:,}" if total else ""
             yield lambda seen=seen, total=total, t=total_text: self._publish(seen, total, t)
 
@@ -94,5 +114,6 @@ class SpectrumViewer(BackgroundWidget):
         self._last_figure = float("-inf")
         if not stopped:
             self.progress = 1.0
-        self.status = (f"{'stopped' if stopped else 'done'}: "
-                       f"{self.spectrum.images_seen:,} images scanned")
+        self.status = (
+            f"{'stopped' if stopped else 'done'}: {self.spectrum.images_seen:,} images scanned"
+        )

@@ -1,8 +1,10 @@
 """TrainingMonitor: train a model in the background with live loss and accuracy curves."""
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from traitlets import Float, Int
 
@@ -32,10 +34,21 @@ class TrainingMonitor(BackgroundWidget):
     step = Int(0, help="batches done in this run").tag(sync=True)
     loss = Float(None, allow_none=True, help="last batch loss").tag(sync=True)
     accuracy = Float(None, allow_none=True, help="last batch accuracy").tag(sync=True)
-    val_accuracy = Float(None, allow_none=True, help="validation accuracy after the last epoch").tag(sync=True)
+    val_accuracy = Float(
+        None, allow_none=True, help="validation accuracy after the last epoch"
+    ).tag(sync=True)
 
-    def __init__(self, model: Any, train_data: Any, val_data: Any = None, *, epochs: int = 5,
-                 lr: float = 3e-3, seed: int = 0, **train_kwargs: Any):
+    def __init__(
+        self,
+        model: Any,
+        train_data: Any,
+        val_data: Any = None,
+        *,
+        epochs: int = 5,
+        lr: float = 3e-3,
+        seed: int = 0,
+        **train_kwargs: Any,
+    ):
         super().__init__(epochs=epochs, lr=lr)
         self.model, self.train_data, self.val_data = model, train_data, val_data
         self.seed = seed
@@ -54,22 +67,43 @@ class TrainingMonitor(BackgroundWidget):
         # No legends (they cover the curves): the titles say which colour is which.
         def chart(title: str, y_label: str, y_range=None):
             x, y = bq.LinearScale(), bq.LinearScale(**(y_range or {}))
-            batch = bq.Lines(x=[], y=[], scales={"x": x, "y": y}, colors=["#1976d2"],
-                             stroke_width=1, labels=["train (batch)"])
-            val = bq.Lines(x=[], y=[], scales={"x": x, "y": y}, colors=["#e65100"],
-                           marker="circle", marker_size=24, labels=["validation"])
-            axes = [bq.Axis(scale=x, label="step", grid_lines="dashed"),
-                    bq.Axis(scale=y, side="left", label=y_label, grid_lines="dashed")]
-            fig = bq.Figure(marks=[batch, val], axes=axes, title=title,
-                            title_style={"font-size": "13px"},
-                            fig_margin={"top": 40, "bottom": 40, "left": 50, "right": 10},
-                            layout={"width": "420px", "height": "260px"})
+            batch = bq.Lines(
+                x=[],
+                y=[],
+                scales={"x": x, "y": y},
+                colors=["#1976d2"],
+                stroke_width=1,
+                labels=["train (batch)"],
+            )
+            val = bq.Lines(
+                x=[],
+                y=[],
+                scales={"x": x, "y": y},
+                colors=["#e65100"],
+                marker="circle",
+                marker_size=24,
+                labels=["validation"],
+            )
+            axes = [
+                bq.Axis(scale=x, label="step", grid_lines="dashed"),
+                bq.Axis(scale=y, side="left", label=y_label, grid_lines="dashed"),
+            ]
+            fig = bq.Figure(
+                marks=[batch, val],
+                axes=axes,
+                title=title,
+                title_style={"font-size": "13px"},
+                fig_margin={"top": 40, "bottom": 40, "left": 50, "right": 10},
+                layout={"width": "420px", "height": "260px"},
+            )
             return fig, batch, val
 
         self.loss_figure, self._loss_line, self._val_loss_line = chart(
-            "loss: batches (blue), validation (orange)", "cross-entropy")
+            "loss: batches (blue), validation (orange)", "cross-entropy"
+        )
         self.accuracy_figure, self._acc_line, self._val_acc_line = chart(
-            "accuracy: batches (blue), validation (orange)", "accuracy", {"min": 0.0, "max": 1.0})
+            "accuracy: batches (blue), validation (orange)", "accuracy", {"min": 0.0, "max": 1.0}
+        )
 
     def _publish(self) -> None:
         # Runs on the worker thread only (see BackgroundWidget.offer): one writer per widget.
@@ -97,9 +131,11 @@ class TrainingMonitor(BackgroundWidget):
             self.val_accuracy = epochs[-1].val_accuracy
         val = f" · val accuracy {self.val_accuracy:.3f}" if self.val_accuracy is not None else ""
         done = " · stopped" if last.stopped else (" · done" if last.kind == "end" else "")
-        self.status = (f"epoch {last.epoch}/{self.epochs} · step {last.step}/{last.total_steps} · "
-                       f"loss {last.loss:.3f} · accuracy {last.accuracy:.3f}{val} · "
-                       f"{last.time:.1f} s{done}")
+        self.status = (
+            f"epoch {last.epoch}/{self.epochs} · step {last.step}/{last.total_steps} · "
+            f"loss {last.loss:.3f} · accuracy {last.accuracy:.3f}{val} · "
+            f"{last.time:.1f} s{done}"
+        )
 
     # ---- the work -------------------------------------------------------------------------------
     def _on_event(self, event: TrainEvent) -> None:
@@ -110,15 +146,24 @@ class TrainingMonitor(BackgroundWidget):
         self._events = []
         self.val_accuracy = None
         self.status = "starting..."
-        self.history = train(self.model, self.train_data, self.val_data, epochs=self.epochs,
-                             lr=self.lr, seed=self.seed, callbacks=[self._on_event], stop=stop,
-                             progress=False, **self.train_kwargs)
+        self.history = train(
+            self.model,
+            self.train_data,
+            self.val_data,
+            epochs=self.epochs,
+            lr=self.lr,
+            seed=self.seed,
+            callbacks=[self._on_event],
+            stop=stop,
+            progress=False,
+            **self.train_kwargs,
+        )
         yield self._publish
 
     def _finished(self, stopped: bool) -> None:
         self.view = training_curves_png(self.history)
 
-    # ---- display ----------------------------------------------------------------------------------
+    # ---- display ---------------------------------------------------------------------------------
     def show(self):
         """The controls (Start, Stop, progress) above the two live charts."""
         if self._box is None:

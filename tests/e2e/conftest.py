@@ -1,6 +1,7 @@
 """Fixtures for the browser tests: one JupyterLab server and one Chromium per session, a fresh
 page per test; a failing test leaves a screenshot and the browser console in test-artifacts/e2e/.
 """
+
 from __future__ import annotations
 
 import re

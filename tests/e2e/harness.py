@@ -3,6 +3,7 @@ that open a notebook, run it, and drive and watch a widget in the page.
 
 Used by the pytest fixtures in ``conftest.py`` and by ``measure_latency.py``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,10 +27,17 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("CNNWIDGETS_E2E_ARTIFACTS", REPO / "test-artifacts" / "e2e"))
 CHROMIUM = os.environ.get("CNNWIDGETS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # The machine is shared and slow: a background tab must not be throttled while we time it.
-    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
 ]
 PROBE_JS = (Path(__file__).parent / "probe.js").read_text()
@@ -77,53 +85,86 @@ class JupyterLab:
         settings = self.base / "settings" / "@jupyterlab" / "apputils-extension"
         settings.mkdir(parents=True, exist_ok=True)
         # Without this a "Jupyter news?" toast covers the bottom right of the page.
-        (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+        (settings / "notification.jupyterlab-settings").write_text(
+            json.dumps({"fetchNews": "false"})
+        )
         nb_settings = self.base / "settings" / "@jupyterlab" / "notebook-extension"
         nb_settings.mkdir(parents=True, exist_ok=True)
         # Every cell stays attached to the DOM: a notebook of several widgets is driven and
         # watched whatever is scrolled into view.
-        (nb_settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+        (nb_settings / "tracker.jupyterlab-settings").write_text(
+            json.dumps({"windowingMode": "none"})
+        )
         kernel_dir = self.base / "share" / "jupyter" / "kernels" / "python3"
         kernel_dir.mkdir(parents=True, exist_ok=True)
-        (kernel_dir / "kernel.json").write_text(json.dumps({
-            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "Python 3 (cnnwidgets e2e)",
-            "language": "python",
-            "env": {"PYTHONPATH": str(REPO), "CNNWIDGETS_E2E": "1"},
-        }))
+        (kernel_dir / "kernel.json").write_text(
+            json.dumps(
+                {
+                    "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    "display_name": "Python 3 (cnnwidgets e2e)",
+                    "language": "python",
+                    "env": {"PYTHONPATH": str(REPO), "CNNWIDGETS_E2E": "1"},
+                }
+            )
+        )
         env = dict(os.environ)
-        env.update({
-            "JUPYTERLAB_SETTINGS_DIR": str(self.base / "settings"),
-            "JUPYTERLAB_WORKSPACES_DIR": str(self.base / "workspaces"),
-            "JUPYTER_CONFIG_DIR": str(self.base / "config"),
-            "JUPYTER_RUNTIME_DIR": str(self.base / "runtime"),
-            "JUPYTER_PATH": os.pathsep.join(filter(None, [str(self.base / "share" / "jupyter"),
-                                                          os.environ.get("JUPYTER_PATH")])),
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-            "CNNWIDGETS_E2E": "1",
-        })
+        env.update(
+            {
+                "JUPYTERLAB_SETTINGS_DIR": str(self.base / "settings"),
+                "JUPYTERLAB_WORKSPACES_DIR": str(self.base / "workspaces"),
+                "JUPYTER_CONFIG_DIR": str(self.base / "config"),
+                "JUPYTER_RUNTIME_DIR": str(self.base / "runtime"),
+                "JUPYTER_PATH": os.pathsep.join(
+                    filter(
+                        None, [str(self.base / "share" / "jupyter"), os.environ.get("JUPYTER_PATH")]
+                    )
+                ),
+                "PATH": os.pathsep.join(
+                    [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
+                ),
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [str(REPO), os.environ.get("PYTHONPATH")])
+                ),
+                "CNNWIDGETS_E2E": "1",
+            }
+        )
         return env
 
-    def start(self, timeout: float = 120) -> "JupyterLab":
+    def start(self, timeout: float = 120) -> JupyterLab:
         env = self._prepare()
         cmd = [
-            sys.executable, "-m", "jupyterlab", "--no-browser",
-            "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
-            f"--ServerApp.root_dir={self.root}", "--ServerApp.disable_check_xsrf=True",
-            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.token=",
+            "--ServerApp.password=",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.root_dir={self.root}",
+            "--ServerApp.disable_check_xsrf=True",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
         self._log = open(self.log_path, "wb")
         # Own process group: stopping it also stops the kernels it started, and nothing else.
-        self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=self.root,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.time() + seconds(timeout)
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"jupyterlab exited ({self.proc.returncode}):\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"jupyterlab exited ({self.proc.returncode}):\n{self.log_tail()}"
+                )
             with contextlib.suppress(OSError):
                 with urllib.request.urlopen(f"{self.url}/api/status", timeout=5) as r:
                     if r.status == 200:
@@ -154,7 +195,11 @@ class JupyterLab:
 
     def write_notebook(self, name: str, cells: list[str]) -> Path:
         nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
         nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
         path = self.root / name
         nbformat.write(nb, path)
@@ -224,7 +269,7 @@ def artifact(name: str) -> Path:
 # A notebook in the page
 
 
-LIVE_LABS: list["Lab"] = []
+LIVE_LABS: list[Lab] = []
 
 
 class Lab:
@@ -273,8 +318,11 @@ class Lab:
         # A workspace per page: JupyterLab would otherwise reopen (and start kernels for) the
         # notebooks that earlier tests left in the default workspace.
         ws = f"e2e-{self.name}".replace("_", "-")[:60]
-        self.page.goto(f"{self.server.url}/lab/workspaces/{ws}/tree/{filename}?reset",
-                       wait_until="domcontentloaded", timeout=seconds(120) * 1000)
+        self.page.goto(
+            f"{self.server.url}/lab/workspaces/{ws}/tree/{filename}?reset",
+            wait_until="domcontentloaded",
+            timeout=seconds(120) * 1000,
+        )
         self.wait_kernel_ready()
         if run:
             self.run_all()
@@ -300,33 +348,46 @@ class Lab:
 
     def wait_kernel_ready(self, timeout: float = 180) -> None:
         # "idle" shows before any kernel exists; a kernel name proves one is attached.
-        self._wait_until("""
+        self._wait_until(
+            """
             if (!p) return {panel: false};
             const name = p.querySelector('.jp-KernelName');
             const ind = p.querySelector('.jp-Notebook-ExecutionIndicator');
             return {panel: true, name: name ? name.textContent.trim() : null,
                     status: ind ? ind.getAttribute('data-status') : null};""",
-            lambda st: bool(st.get("panel") and st.get("name") and st["name"] != "No Kernel"
-                            and st.get("status") == "idle"),
-            timeout, "kernel not ready")
+            lambda st: bool(
+                st.get("panel")
+                and st.get("name")
+                and st["name"] != "No Kernel"
+                and st.get("status") == "idle"
+            ),
+            timeout,
+            "kernel not ready",
+        )
 
     def run_all(self) -> None:
         self.page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        self.page.locator(".lm-Menu-itemLabel").filter(
-            has_text="Run All Cells").first.click()
+        self.page.locator(".lm-Menu-itemLabel").filter(has_text="Run All Cells").first.click()
 
     def wait_executed(self, timeout: float = 300) -> None:
         """Waits until every code cell has run (a number in its prompt) and the kernel is idle,
         so that timings are not taken while the kernel is still busy with later cells."""
-        self._wait_until("""
+        self._wait_until(
+            """
             if (!p) return null;
             const prompts = [...p.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
                 .map(e => e.textContent.trim());
             const ind = p.querySelector('.jp-Notebook-ExecutionIndicator');
             return {prompts, status: ind ? ind.getAttribute('data-status') : null};""",
-            lambda st: bool(st and st["prompts"] and st["status"] == "idle" and all(
-                any(ch.isdigit() for ch in t) for t in st["prompts"])),
-            timeout, "the notebook did not finish running")
+            lambda st: bool(
+                st
+                and st["prompts"]
+                and st["status"] == "idle"
+                and all(any(ch.isdigit() for ch in t) for t in st["prompts"])
+            ),
+            timeout,
+            "the notebook did not finish running",
+        )
 
     def cells(self):
         return self.panel().locator(".jp-Cell")
@@ -343,7 +404,7 @@ class Lab:
             return "kernel output: (none)"
         return ""
 
-    def widget(self, cell: int, kind: str | None = None, timeout: float = 240) -> "Widget":
+    def widget(self, cell: int, kind: str | None = None, timeout: float = 240) -> Widget:
         """The widget displayed by code cell `cell` (0-based), once its `view` is visible.
         `kind` picks one of several widgets in the cell by its front end's ``data-widget``
         (a composite such as Explorer shows several, each with its own `view`)."""
@@ -355,7 +416,9 @@ class Lab:
         while time.time() < deadline:
             if view.count() and (view.is_visible() or kind is not None):
                 return Widget(self, out)
-            if self.page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]').count():
+            if self.page.locator(
+                '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]'
+            ).count():
                 self.fail(f"cell {cell} raised before its widget appeared")
             time.sleep(0.5)
         self.fail(f"no widget view ({kind or 'any'}) in cell {cell} after {timeout} s")
@@ -391,7 +454,8 @@ class Widget:
 
     def screenshot(self, label: str) -> Path:
         kind = self.root.evaluate(
-            "el => el.getAttribute('data-widget') || el.querySelector('[data-widget]')?.getAttribute('data-widget')")
+            "el => el.getAttribute('data-widget') || el.querySelector('[data-widget]')?.getAttribute('data-widget')"
+        )
         if kind:
             label = f"{kind}-{label}"
         return self.lab.screenshot(label, self.root)
@@ -437,8 +501,15 @@ class Widget:
             time.sleep(quiet / 2)
         self.lab.fail(f"{picture!r} kept repainting for {timeout} s")
 
-    def change(self, control: str, action, picture: str = "view", timeout: float = 120,
-               quiet: float = 1.0, watch: "Widget | None" = None) -> Change:
+    def change(
+        self,
+        control: str,
+        action,
+        picture: str = "view",
+        timeout: float = 120,
+        quiet: float = 1.0,
+        watch: Widget | None = None,
+    ) -> Change:
         """Runs `action` (which changes `control`), waits until `picture` shows a different
         picture and settles, and returns the in-page timing of event -> new picture painted.
         `watch`: the widget whose picture should change, when it is not this one (a control
@@ -447,8 +518,9 @@ class Widget:
             return watch._change(self, control, action, picture, timeout, quiet)
         return self._change(self, control, action, picture, timeout, quiet)
 
-    def _change(self, owner: "Widget", control: str, action, picture: str, timeout: float,
-                quiet: float) -> Change:
+    def _change(
+        self, owner: Widget, control: str, action, picture: str, timeout: float, quiet: float
+    ) -> Change:
         self.wait_quiet(quiet, picture=picture)
         before = self.signature(picture)
         errors_before = (owner.error_text(), self.error_text())
@@ -459,15 +531,19 @@ class Widget:
         events = []
         no_event_by = time.time() + seconds(15)
         while time.time() < deadline:
-            events = self.page.evaluate("([s, id]) => window.__cw.eventsAfter(s, id)", [since, control])
+            events = self.page.evaluate(
+                "([s, id]) => window.__cw.eventsAfter(s, id)", [since, control]
+            )
             if not events and time.time() > no_event_by:
                 break  # the control never reacted: no use waiting for a picture
             if time.time() > next_error_check:
                 # A failure shown in the widget will not turn into the expected picture.
                 errors = (owner.error_text(), self.error_text())
                 if errors != errors_before and any(errors):
-                    self.lab.fail(f"changing {control!r}: the widget reports an error instead of "
-                                  f"a new picture: {' | '.join(e for e in errors if e)!r}")
+                    self.lab.fail(
+                        f"changing {control!r}: the widget reports an error instead of "
+                        f"a new picture: {' | '.join(e for e in errors if e)!r}"
+                    )
                 next_error_check = time.time() + 1
             if events:
                 new = [p for p in self.paints(events[0]["t"], picture) if p["sig"] != before]
@@ -476,15 +552,23 @@ class Widget:
                     after = self.signature(picture)
                     if after == before:
                         self.lab.fail(f"changing {control!r}: {picture!r} changed and went back")
-                    return Change(control, events[0]["t"], new[0]["t"], before, after,
-                                  self.paints(events[0]["t"], picture))
+                    return Change(
+                        control,
+                        events[0]["t"],
+                        new[0]["t"],
+                        before,
+                        after,
+                        self.paints(events[0]["t"], picture),
+                    )
             time.sleep(0.1)
         if not events:
             self.lab.fail(f"changing {control!r}: the page saw no input/change/click on it")
-        self.lab.fail(f"changing {control!r}: {picture!r} did not change within {timeout} s "
-                      f"(error banner: {owner.error_text()!r}"
-                      + (f", in the watched widget: {self.error_text()!r}" if owner is not self else "")
-                      + ")")
+        self.lab.fail(
+            f"changing {control!r}: {picture!r} did not change within {timeout} s "
+            f"(error banner: {owner.error_text()!r}"
+            + (f", in the watched widget: {self.error_text()!r}" if owner is not self else "")
+            + ")"
+        )
 
     # -- controls -------------------------------------------------------------------------
 
@@ -508,14 +592,17 @@ class Widget:
 
     def selected(self, testid: str) -> str:
         return self._select_el(testid).evaluate(
-            "el => el.selectedIndex >= 0 ? el.options[el.selectedIndex].label : ''")
+            "el => el.selectedIndex >= 0 ? el.options[el.selectedIndex].label : ''"
+        )
 
     def selected_index(self, testid: str) -> int:
         return self._select_el(testid).evaluate("el => el.selectedIndex")
 
     def value(self, testid: str) -> str:
         el = self.control(testid)
-        return el.evaluate("el => ('value' in el ? el.value : (el.querySelector('input,select')||{}).value)")
+        return el.evaluate(
+            "el => ('value' in el ? el.value : (el.querySelector('input,select')||{}).value)"
+        )
 
     def input_of(self, testid: str):
         """The <input>/<select> element of a control (the control itself or inside it)."""

@@ -16,6 +16,7 @@ requestAnimationFrame that paints the new picture, see probe.js), on EfficientNe
 
 Medians (and every sample) go to test-artifacts/e2e/latency.json under "measure_latency".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 
 CELLS = [
-    "import cnnwidgets as cw\n"
-    "m = cw.load_model('efficientnet_lite0')",
+    "import cnnwidgets as cw\nm = cw.load_model('efficientnet_lite0')",
     "cw.FeatureMapViewer(m, 'cat')",
     "cw.GradCAMViewer(m, 'cat')",
     "cw.FeatureVisualizer(m, steps=100000)",
@@ -42,26 +42,40 @@ FEATURE_MAPS, GRADCAM, VISUALIZER = 1, 2, 3
 
 def summary(samples: list[float]) -> dict:
     s = sorted(samples)
-    return {"median_ms": round(harness.median(s), 1), "min_ms": round(s[0], 1),
-            "max_ms": round(s[-1], 1), "n": len(s), "samples_ms": [round(x, 1) for x in samples]}
+    return {
+        "median_ms": round(harness.median(s), 1),
+        "min_ms": round(s[0], 1),
+        "max_ms": round(s[-1], 1),
+        "n": len(s),
+        "samples_ms": [round(x, 1) for x in samples],
+    }
 
 
 def machine() -> dict:
     chromium = ""
     try:
-        chromium = subprocess.run([harness.CHROMIUM, "--version"], capture_output=True, text=True,
-                                  timeout=30).stdout.strip()
+        chromium = subprocess.run(
+            [harness.CHROMIUM, "--version"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         pass
-    return {"cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg(),
-            "python": platform.python_version(), "chromium": chromium,
-            "note": "shared machine: other engineers' tests ran at the same time; timings are noisy"}
+    return {
+        "cpus": os.cpu_count(),
+        "loadavg_at_start": os.getloadavg(),
+        "python": platform.python_version(),
+        "chromium": chromium,
+        "note": "shared machine: other engineers' tests ran at the same time; timings are noisy",
+    }
 
 
 def measure(lab: harness.Lab, repeats: int, seconds: float) -> dict:
     lab.open_notebook("measure_latency.ipynb", CELLS)
-    results: dict = {"model": "efficientnet_lite0", "image": "cat, 224 px", "repeats": repeats,
-                     "machine": machine()}
+    results: dict = {
+        "model": "efficientnet_lite0",
+        "image": "cat, 224 px",
+        "repeats": repeats,
+        "machine": machine(),
+    }
 
     fm = lab.widget(FEATURE_MAPS)
     fm.wait_painted()
@@ -70,7 +84,9 @@ def measure(lab: harness.Lab, repeats: int, seconds: float) -> dict:
     for i in range(repeats):
         # Up and down in turn: the channel stays near the start, every change is a new picture.
         key = "ArrowUp" if i % 2 == 0 else "ArrowDown"
-        samples.append(fm.change("channel", lambda: fm.press("channel", key), picture="detail").latency_ms)
+        samples.append(
+            fm.change("channel", lambda: fm.press("channel", key), picture="detail").latency_ms
+        )
     results["feature_maps_channel_slider"] = summary(samples)
     samples = []
     for i in range(repeats):
@@ -78,8 +94,12 @@ def measure(lab: harness.Lab, repeats: int, seconds: float) -> dict:
         samples.append(fm.change("order", lambda: fm.select("order", label=label)).latency_ms)
     results["feature_maps_sort_order"] = summary(samples)
     fm.screenshot("measured")
-    print("feature maps:", results["feature_maps_channel_slider"]["median_ms"],
-          results["feature_maps_sort_order"]["median_ms"], flush=True)
+    print(
+        "feature maps:",
+        results["feature_maps_channel_slider"]["median_ms"],
+        results["feature_maps_sort_order"]["median_ms"],
+        flush=True,
+    )
 
     cam = lab.widget(GRADCAM)
     cam.wait_painted()
@@ -99,8 +119,12 @@ def measure(lab: harness.Lab, repeats: int, seconds: float) -> dict:
     results["gradcam_layer_change"] = summary(samples)
     results["gradcam_layers"] = [layers[here], layers[other]]
     cam.screenshot("measured")
-    print("grad-cam:", results["gradcam_target_change"]["median_ms"],
-          results["gradcam_layer_change"]["median_ms"], flush=True)
+    print(
+        "grad-cam:",
+        results["gradcam_target_change"]["median_ms"],
+        results["gradcam_layer_change"]["median_ms"],
+        flush=True,
+    )
 
     fv = lab.widget(VISUALIZER)
     fv.wait_painted()
@@ -114,9 +138,12 @@ def measure(lab: harness.Lab, repeats: int, seconds: float) -> dict:
     gaps = [b["t"] - a["t"] for a, b in zip(frames, frames[1:])]
     results["feature_visualizer_fps"] = {
         "fps": round(harness.fps(frames), 2) if harness.fps(frames) else None,
-        "frames": len(frames), "window_s": seconds,
+        "frames": len(frames),
+        "window_s": seconds,
         "median_gap_ms": round(harness.median(gaps), 1) if gaps else None,
-        "status_at_end": status, "size": 128, "param": "decorrelated (default)",
+        "status_at_end": status,
+        "size": 128,
+        "param": "decorrelated (default)",
     }
     fv.screenshot("measured")
     print("feature visualizer fps:", results["feature_visualizer_fps"]["fps"], flush=True)
@@ -136,8 +163,16 @@ def main() -> int:
         finally:
             lab.close()
     harness.record("measure_latency", results)
-    print(json.dumps({k: (v.get("median_ms", v.get("fps")) if isinstance(v, dict) else v)
-                      for k, v in results.items() if k != "machine"}, indent=2))
+    print(
+        json.dumps(
+            {
+                k: (v.get("median_ms", v.get("fps")) if isinstance(v, dict) else v)
+                for k, v in results.items()
+                if k != "machine"
+            },
+            indent=2,
+        )
+    )
     print(f"written to {harness.artifact('latency.json')}")
     return 0
 

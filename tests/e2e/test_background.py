@@ -1,6 +1,7 @@
 """The widgets that work in a background thread, in a real JupyterLab (one notebook, one
 kernel): Start makes new pictures (or progress) arrive in the page, Stop ends them. The frame
 rate of gradient ascent as the page shows it is recorded (never asserted)."""
+
 from __future__ import annotations
 
 import time
@@ -14,8 +15,7 @@ CELLS = [
     "from cnnwidgets.data.digits import digits_datasets\n"
     "m = cw.load_model('efficientnet_lite0')",
     # Enough steps that the run cannot end on its own before we press Stop.
-    "fv = cw.FeatureVisualizer(m, steps=2048)\n"
-    "fv",
+    "fv = cw.FeatureVisualizer(m, steps=2048)\nfv",
     # Small batches of an early layer: several batches (and a figure redraw) within seconds.
     "data = cw.datasets.sample_crops(2000, seed=0)\n"
     "sv = cw.SpectrumViewer(m, m.spatial_layers[8], data, channels=range(4), batch_size=8,\n"
@@ -60,14 +60,19 @@ def test_feature_visualizer_start_stop(notebook):
     assert w.control("start").is_disabled() and w.control("stop").is_enabled()
     status = w.text("status")
     assert "step" in status, status
-    notebook.screenshot("feature-visualizer-running",
-                        notebook.cells().nth(VIS).locator(".jp-OutputArea"))
+    notebook.screenshot(
+        "feature-visualizer-running", notebook.cells().nth(VIS).locator(".jp-OutputArea")
+    )
 
     w.click("stop")
     # `running` turns False after the final frame is sent, so once Start is enabled again every
     # frame is in the page; give the last one a moment to be decoded and painted.
-    wait_for(lambda: w.control("start").is_enabled(), 60, "Start was not enabled again after Stop",
-             notebook)
+    wait_for(
+        lambda: w.control("start").is_enabled(),
+        60,
+        "Start was not enabled again after Stop",
+        notebook,
+    )
     w.frames(1)
     after = w.frames(3)
     assert after == [], f"{len(after)} new pictures arrived after Stop"
@@ -75,12 +80,18 @@ def test_feature_visualizer_start_stop(notebook):
     assert "stopped" in w.text("status"), w.text("status")
     w.screenshot("stopped")
 
-    record("test_feature_visualizer", {
-        "frames_in_8s": len(frames), "fps": fps(frames),
-        "frame_gaps_ms": [round(b["t"] - a["t"], 1) for a, b in zip(frames, frames[1:])],
-        "status_while_running": status,
-        "model": "efficientnet_lite0", "size": 128, "param": "decorrelated (default)",
-    })
+    record(
+        "test_feature_visualizer",
+        {
+            "frames_in_8s": len(frames),
+            "fps": fps(frames),
+            "frame_gaps_ms": [round(b["t"] - a["t"], 1) for a, b in zip(frames, frames[1:])],
+            "status_while_running": status,
+            "model": "efficientnet_lite0",
+            "size": 128,
+            "param": "decorrelated (default)",
+        },
+    )
 
 
 def test_spectrum_viewer_scan_stop(notebook):
@@ -101,8 +112,12 @@ def test_spectrum_viewer_scan_stop(notebook):
     w.screenshot("scanning")
 
     w.click("stop")
-    wait_for(lambda: w.control("start").is_enabled(), 60, "Scan was not enabled again after Stop",
-             notebook)
+    wait_for(
+        lambda: w.control("start").is_enabled(),
+        60,
+        "Scan was not enabled again after Stop",
+        notebook,
+    )
     w.wait_quiet(2)
     p_stop, sig = w.progress(), w.signature()
     time.sleep(3)
@@ -128,11 +143,17 @@ def test_training_monitor_start_stop(notebook):
     wait_for(lambda: w.progress() > p1, 60, "training progress stopped moving", notebook)
     assert w.control("stop").is_enabled()
     status = w.text("status")
-    notebook.screenshot("training-running", notebook.cells().nth(TRAINING).locator(".jp-OutputArea"))
+    notebook.screenshot(
+        "training-running", notebook.cells().nth(TRAINING).locator(".jp-OutputArea")
+    )
 
     w.click("stop")
-    wait_for(lambda: w.control("start").is_enabled(), 60, "Start was not enabled again after Stop",
-             notebook)
+    wait_for(
+        lambda: w.control("start").is_enabled(),
+        60,
+        "Start was not enabled again after Stop",
+        notebook,
+    )
     p_stop = w.progress()
     time.sleep(3)
     assert w.progress() == p_stop < 1, "training went on after Stop"

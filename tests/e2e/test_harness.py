@@ -4,11 +4,10 @@ It exercises every helper the widget tests rely on (select, slider keys, start/s
 upload and error banner, in-page paint timing) against a widget whose behaviour we know, so a
 failure here points at the harness or the environment, not at cnnwidgets.
 """
+
 from __future__ import annotations
 
-import pytest
-
-from .harness import distinct, fps
+from .harness import fps
 
 TOY = r'''
 import io, threading, time

@@ -1,6 +1,7 @@
 """The picture viewers in a real JupyterLab, one notebook (one kernel) for all of them: each
 control changes the picture it should, and a non-image upload shows an error while the widget
 stays usable. Latencies of control change -> new picture are recorded, never asserted."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,10 +19,10 @@ def photo_bytes(name: str = "coffee") -> bytes:
     cw.load_image(name).save(buf, "JPEG", quality=90)
     return buf.getvalue()
 
+
 # The model users see first (EfficientNet-Lite0 at 224 px) and the bundled cat photo.
 CELLS = [
-    "import cnnwidgets as cw\n"
-    "m = cw.load_model('efficientnet_lite0')",
+    "import cnnwidgets as cw\nm = cw.load_model('efficientnet_lite0')",
     "cw.FilterViewer(m)",
     "cw.FeatureMapViewer(m, 'cat')",
     "cw.SaliencyViewer(m, 'cat')",
@@ -64,7 +65,9 @@ def test_filter_viewer(viewers):
     weights0 = w.control("weights").inner_text()
     c = w.change("filter", lambda: w.press("filter", "ArrowUp"), picture="detail")
     assert w.value("filter") == "1"
-    assert w.control("weights").inner_text() != weights0, "the weights text did not follow the filter"
+    assert w.control("weights").inner_text() != weights0, (
+        "the weights text did not follow the filter"
+    )
 
     first = w.png()
     layer = w.change("layer", lambda: w.select("layer", index=other_index(w, "layer", 2)))
@@ -72,7 +75,10 @@ def test_filter_viewer(viewers):
     # Past the stem the filters read many channels: the summary mode changes the grid.
     w.change("mode", lambda: w.select("mode", label="mean over inputs"))
     w.screenshot("layer-mode")
-    record("test_filter_viewer", {"filter_slider_ms": c.latency_ms, "layer_change_ms": layer.latency_ms})
+    record(
+        "test_filter_viewer",
+        {"filter_slider_ms": c.latency_ms, "layer_change_ms": layer.latency_ms},
+    )
 
 
 def test_feature_map_viewer(viewers):
@@ -98,16 +104,23 @@ def test_feature_map_viewer(viewers):
     w.screenshot("channel")
 
     # Sort order over the cached maps: the grid is laid out again.
-    order_ms = [w.change("order", lambda: w.select("order", label=label)).latency_ms
-                for label in ["in order", "strongest first", "in order"]]
+    order_ms = [
+        w.change("order", lambda: w.select("order", label=label)).latency_ms
+        for label in ["in order", "strongest first", "in order"]
+    ]
     w.screenshot("order")
 
     check_upload_error(w, "order", lambda: w.select("order", label="strongest first"))
-    record("test_feature_map_viewer", {
-        "layer_change_ms": layer_ms,
-        "channel_slider_ms": channel_ms, "channel_slider_median_ms": median(channel_ms),
-        "order_change_ms": order_ms, "order_change_median_ms": median(order_ms),
-    })
+    record(
+        "test_feature_map_viewer",
+        {
+            "layer_change_ms": layer_ms,
+            "channel_slider_ms": channel_ms,
+            "channel_slider_median_ms": median(channel_ms),
+            "order_change_ms": order_ms,
+            "order_change_median_ms": median(order_ms),
+        },
+    )
 
 
 def test_saliency_viewer(viewers):
@@ -124,8 +137,10 @@ def test_saliency_viewer(viewers):
     w.screenshot("target-method-alpha")
 
     check_upload_error(w, "target", lambda: w.select("target", index=0))
-    record("test_saliency_viewer", {"target_change_ms": target.latency_ms,
-                                    "method_change_ms": method.latency_ms})
+    record(
+        "test_saliency_viewer",
+        {"target_change_ms": target.latency_ms, "method_change_ms": method.latency_ms},
+    )
 
 
 def test_gradcam_viewer(viewers):
@@ -152,11 +167,16 @@ def test_gradcam_viewer(viewers):
     w.screenshot("layer-method-alpha")
 
     check_upload_error(w, "target", lambda: w.select("target", index=1))
-    record("test_gradcam_viewer", {
-        "target_change_ms": target_ms, "target_change_median_ms": median(target_ms),
-        "layer_change_ms": layer.latency_ms, "method_change_ms": method.latency_ms,
-        "alpha_reblend_ms": alpha.latency_ms,
-    })
+    record(
+        "test_gradcam_viewer",
+        {
+            "target_change_ms": target_ms,
+            "target_change_median_ms": median(target_ms),
+            "layer_change_ms": layer.latency_ms,
+            "method_change_ms": method.latency_ms,
+            "alpha_reblend_ms": alpha.latency_ms,
+        },
+    )
 
 
 def test_convolution_explorer(viewers):
@@ -165,7 +185,9 @@ def test_convolution_explorer(viewers):
     w.wait_painted(picture="input_view")
     w.screenshot("shown")
 
-    kernel = w.change("kernel_name", lambda: w.select("kernel_name", index=other_index(w, "kernel_name")))
+    kernel = w.change(
+        "kernel_name", lambda: w.select("kernel_name", index=other_index(w, "kernel_name"))
+    )
     formula = w.text("formula")
     stride = w.change("stride", lambda: w.press("stride", "ArrowUp"))
     assert w.value("stride") == "2"
@@ -176,9 +198,13 @@ def test_convolution_explorer(viewers):
     position = int(w.value("position"))
     w.click("next")
     w.page.wait_for_function(
-        "([el, p]) => Number(el.value) === p", arg=[w.input_of("position").element_handle(), position + 1])
-    w.page.wait_for_function("([el, t]) => el.innerText.trim() !== t",
-                             arg=[w.control("equation").element_handle(), equation])
+        "([el, p]) => Number(el.value) === p",
+        arg=[w.input_of("position").element_handle(), position + 1],
+    )
+    w.page.wait_for_function(
+        "([el, t]) => el.innerText.trim() !== t",
+        arg=[w.control("equation").element_handle(), equation],
+    )
 
     # Editing one weight of the kernel recomputes the output.
     cell = w.control("kernel-0-0")
@@ -186,9 +212,14 @@ def test_convolution_explorer(viewers):
     w.screenshot("kernel-stride-step")
 
     check_upload_error(w, "stride", lambda: w.press("stride", "ArrowDown"))
-    record("test_convolution_explorer", {"kernel_change_ms": kernel.latency_ms,
-                                         "stride_change_ms": stride.latency_ms,
-                                         "weight_edit_ms": edit.latency_ms})
+    record(
+        "test_convolution_explorer",
+        {
+            "kernel_change_ms": kernel.latency_ms,
+            "stride_change_ms": stride.latency_ms,
+            "weight_edit_ms": edit.latency_ms,
+        },
+    )
 
 
 def test_explorer(viewers):
@@ -202,8 +233,9 @@ def test_explorer(viewers):
 
     # The shared layer picker drives the Grad-CAM and the feature maps together.
     maps_before = maps.signature()
-    c = header.change("layer", lambda: header.select("layer", index=other_index(header, "layer", -2)),
-                      watch=cam)
+    c = header.change(
+        "layer", lambda: header.select("layer", index=other_index(header, "layer", -2)), watch=cam
+    )
     layer_ms = c.latency_ms
     maps.wait_quiet()
     assert cam.selected("layer") == header.selected("layer") == maps.selected("layer")
@@ -213,7 +245,9 @@ def test_explorer(viewers):
 
     # A photo uploaded in the header reaches every part: new predictions, a new map.
     cam_before = cam.signature()
-    c = header.change("upload", lambda: header.upload("upload", "coffee.jpg", photo_bytes(), "image/jpeg"))
+    c = header.change(
+        "upload", lambda: header.upload("upload", "coffee.jpg", photo_bytes(), "image/jpeg")
+    )
     cam.wait_quiet(2)
     assert "espresso" in header.text("predictions"), header.text("predictions")
     assert cam.signature() != cam_before, "the Grad-CAM view did not follow the uploaded photo"
@@ -224,5 +258,7 @@ def test_explorer(viewers):
     text = header.wait_error()
     assert "notes.txt" in text, text
     header.screenshot("upload-error")
-    record("test_explorer", {"shared_layer_to_gradcam_ms": layer_ms,
-                             "upload_photo_to_header_ms": c.latency_ms})
+    record(
+        "test_explorer",
+        {"shared_layer_to_gradcam_ms": layer_ms, "upload_photo_to_header_ms": c.latency_ms},
+    )

@@ -31,13 +31,14 @@ with fewer, bolder strokes, and the parameterization has a third of the values t
 to a 128-px input and excites its unit much less when shown at 224 (docs/benchmarks.md), so
 the default keeps the model's size.
 """
+
 from __future__ import annotations
 
 import inspect
 import threading
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -52,10 +53,6 @@ from .transforms import Compose, Resize, as_transforms
 
 DEFAULT_STEPS = 512
 DEFAULT_SIZE = 128
-DEFAULT_LR = 0.05
-# The phase of MACO moves in radians and only through a standardisation: it needs larger
-# steps (on Lite0, 24 steps reach about 0.5x the Fourier objective at 0.05, 0.75x at 0.2-0.5).
-MACO_LR = 0.25
 
 
 def _to_numpy(images: torch.Tensor) -> np.ndarray:
@@ -82,8 +79,9 @@ class FrameImages:
         return self.tensor.shape[0]
 
     def __getitem__(self, k) -> np.ndarray:
-        return _to_numpy(self.tensor[k:k + 1] if isinstance(k, int) else self.tensor[k])[
-            0 if isinstance(k, int) else slice(None)]
+        return _to_numpy(self.tensor[k : k + 1] if isinstance(k, int) else self.tensor[k])[
+            0 if isinstance(k, int) else slice(None)
+        ]
 
     @property
     def shape(self) -> tuple:
@@ -187,31 +185,50 @@ class Ascent:
     the current images as numpy.
     """
 
-    def __init__(self, model, objective, *, steps: int = DEFAULT_STEPS,
-                 size: int | Sequence[int] = DEFAULT_SIZE, param: str | Callable = "fft",
-                 param_args: dict | None = None, decorrelate: bool = True,
-                 batch: int | None = None, transforms="standard", lr: float | None = None,
-                 seed: int | None = None, tv: float = 0.0, l1: float = 0.0, l2: float = 0.0,
-                 blur: float = 0.0, valid: str = "sigmoid",
-                 input_size: int | Sequence[int] | None = None,
-                 stop: threading.Event | None = None,
-                 optimizer: Callable[[list], torch.optim.Optimizer] | None = None,
-                 channels_last: bool | None = None, chunk: int | None = None,
-                 maco: bool = False):
+    def __init__(
+        self,
+        model,
+        objective,
+        *,
+        steps: int = DEFAULT_STEPS,
+        size: int | Sequence[int] = DEFAULT_SIZE,
+        param: str | Callable = "fft",
+        param_args: dict | None = None,
+        decorrelate: bool = True,
+        batch: int | None = None,
+        transforms="standard",
+        lr: float | None = None,
+        seed: int | None = None,
+        tv: float = 0.0,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        blur: float = 0.0,
+        valid: str = "sigmoid",
+        input_size: int | Sequence[int] | None = None,
+        stop: threading.Event | None = None,
+        optimizer: Callable[[list], torch.optim.Optimizer] | None = None,
+        channels_last: bool | None = None,
+        chunk: int | None = None,
+        maco: bool = False,
+    ):
         if maco:
             warnings.warn("maco=True is deprecated; use param='maco'", FutureWarning, stacklevel=3)
             param = "maco"
         self.model = as_model(model)
         if self.model.in_channels != 3:
-            raise ValueError(f"feature visualization renders RGB images; this model takes "
-                             f"{self.model.in_channels} input channels")
+            raise ValueError(
+                f"feature visualization renders RGB images; this model takes "
+                f"{self.model.in_channels} input channels"
+            )
         if isinstance(objective, (list, tuple)):
             if not objective:
                 raise ValueError("no objectives to render")
             self.objectives = [as_objective(o) for o in objective]
             if batch is not None and batch != len(self.objectives):
-                raise ValueError(f"a list of {len(self.objectives)} objectives renders one image "
-                                 f"each; batch={batch} does not match")
+                raise ValueError(
+                    f"a list of {len(self.objectives)} objectives renders one image "
+                    f"each; batch={batch} does not match"
+                )
             self.per_image = True
         else:
             self.objectives = [as_objective(objective)]
@@ -227,8 +244,16 @@ class Ascent:
         self.seed = int(torch.randint(0, 2**62, (1,)).item()) if seed is None else int(seed)
         device = self.model.device
         gen = torch.Generator().manual_seed(self.seed)
-        self.param = make_param(param, n, _size2(size), device=device, generator=gen,
-                                decorrelate=decorrelate, valid=valid, **dict(param_args or {}))
+        self.param = make_param(
+            param,
+            n,
+            _size2(size),
+            device=device,
+            generator=gen,
+            decorrelate=decorrelate,
+            valid=valid,
+            **dict(param_args or {}),
+        )
         self._generator = gen
         target = self.model.input_size if input_size is None else _size2(input_size)
         user = as_transforms(transforms)
@@ -238,8 +263,12 @@ class Ascent:
         self._eval_transform = Compose([Resize(target)])
 
         penalty = 0
-        for weight, reg in ((tv, objs.total_variation), (l1, objs.l1), (l2, objs.l2),
-                            (blur, objs.blur)):
+        for weight, reg in (
+            (tv, objs.total_variation),
+            (l1, objs.l1),
+            (l2, objs.l2),
+            (blur, objs.blur),
+        ):
             if weight:
                 penalty = reg() * float(weight) + penalty
         self._penalty = penalty if isinstance(penalty, Objective) else None
@@ -254,12 +283,13 @@ class Ascent:
         self._needs_logits = LOGITS in wanted
         # Inputs follow the weights' layout (Model.channels_last): mixed layouts make oneDNN
         # reorder every weight on every step.
-        self._channels_last = self.model.channels_last if channels_last is None \
-            else bool(channels_last)
+        self._channels_last = (
+            self.model.channels_last if channels_last is None else bool(channels_last)
+        )
         # Images are independent unless an objective compares them (diversity), so the
         # batch can go through the model in chunks. On the CPU one image at a time is faster
-        # per image than a batch (Lite0 at 224: ~0.18 s vs ~0.29 s per image for a batch of
-        # 8, measured): the activations of one image stay in cache. A GPU wants the batch.
+        # per image than a batch (docs/benchmarks.md): the activations of one image stay in
+        # cache. A GPU wants the batch.
         batchwise = any(o.batchwise for o in self.objectives)
         if chunk is not None and int(chunk) < 1:
             raise ValueError(f"chunk must be >= 1, got {chunk}")
@@ -269,8 +299,9 @@ class Ascent:
             self.chunk = 1 if device.type == "cpu" else n
         else:
             self.chunk = int(chunk)
-        self._modules = {name: self.model.module_of(name)
-                         for name in sorted(wanted - {INPUT, LOGITS})}
+        self._modules = {
+            name: self.model.module_of(name) for name in sorted(wanted - {INPUT, LOGITS})
+        }
         self.step = 0
         self._losses: list[torch.Tensor] = []
         self._values: list[torch.Tensor] = []
@@ -294,8 +325,9 @@ class Ascent:
         module = self.model.module
         # clone(): a later in-place op (ReLU(inplace=True)) must not change what we read;
         # clone keeps the graph, so gradients still flow.
-        with capture(self._modules, stop_after_last=not self._needs_logits,
-                     transform=torch.Tensor.clone) as store:
+        with capture(
+            self._modules, stop_after_last=not self._needs_logits, transform=torch.Tensor.clone
+        ) as store:
             if self._needs_logits:
                 acts[LOGITS] = self.model.logits(x)
             else:
@@ -333,7 +365,7 @@ class Ascent:
                 loss.backward()
                 parts.append(values.detach())
                 losses.append(loss.detach())
-            if x_leaf.grad is not None:          # None when no objective reads the model
+            if x_leaf.grad is not None:  # None when no objective reads the model
                 x.backward(x_leaf.grad)
             self.optimizer.zero_grad(set_to_none=True)
             if image_leaf.grad is not None:
@@ -354,7 +386,7 @@ class Ascent:
             raise StopIteration
         return self._one_step()
 
-    def run(self) -> "Visualization":
+    def run(self) -> Visualization:
         """Run the remaining steps (or until ``stop`` is set) and return the result."""
         for _ in self:
             pass
@@ -375,20 +407,31 @@ class Ascent:
         images = self.current_images() if images is None else images
         with preserved(self.model.module), torch.no_grad():
             x = self.model.normalize(self._eval_transform(images))
-            values = torch.cat([self._objective_values(self._activations(images[sl], x[sl]),
-                                                       sl.start)
-                                for sl in self._chunks(images.shape[0])])
+            values = torch.cat(
+                [
+                    self._objective_values(self._activations(images[sl], x[sl]), sl.start)
+                    for sl in self._chunks(images.shape[0])
+                ]
+            )
         return values.cpu().numpy()
 
     def result(self) -> Visualization:
         images = self.current_images()
         losses = torch.stack(self._losses).cpu().numpy() if self._losses else np.zeros(0)
-        history = (torch.stack(self._values).cpu().numpy() if self._values
-                   else np.zeros((0, images.shape[0])))
-        return Visualization(images=_to_numpy(images), losses=losses,
-                             objective_values=self.evaluate(images),
-                             objectives=[o.name for o in self.objectives], seed=self.seed,
-                             steps=self.step, values_history=history)
+        history = (
+            torch.stack(self._values).cpu().numpy()
+            if self._values
+            else np.zeros((0, images.shape[0]))
+        )
+        return Visualization(
+            images=_to_numpy(images),
+            losses=losses,
+            objective_values=self.evaluate(images),
+            objectives=[o.name for o in self.objectives],
+            seed=self.seed,
+            steps=self.step,
+            values_history=history,
+        )
 
 
 def ascent(model, objective, **settings) -> Ascent:
@@ -428,8 +471,9 @@ def _with_settings(fn, *, leading: int):
     own = list(inspect.signature(fn).parameters.values())
     settings = list(inspect.signature(Ascent.__init__).parameters.values())[3:]
     keep = [p for p in own[:leading]] + [p for p in own if p.kind is p.KEYWORD_ONLY]
-    fn.__signature__ = inspect.Signature(keep + [p for p in settings if p.name not in
-                                                 {q.name for q in keep}])
+    fn.__signature__ = inspect.Signature(
+        keep + [p for p in settings if p.name not in {q.name for q in keep}]
+    )
     return fn
 
 

@@ -3,16 +3,18 @@
 An :class:`ImageParam` holds the optimised tensor(s) and, called, returns a batch of images
 (N, 3, H, W) in [0, 1] on its device. Each kind is an entry of :data:`PARAMETERIZATIONS`
 (``visualize(param="fft")``); register your own, or pass any callable
-``(batch, size, device=, generator=) -> ImageParam-like`` as ``param``. The spectrum of natural images falls off as 1/f and
+``(batch, size, device=, generator=) -> ImageParam-like`` as ``param``. The spectrum of
+natural images falls off as 1/f and
 their colours are strongly correlated; optimising in a space that is whitened for both
 (Fourier coefficients scaled by 1/f, colours through the square root of the ImageNet colour
 covariance) lets plain gradient steps reach the low frequencies, which gives the smooth,
 recognisable renders of Olah et al. (2017) instead of high-frequency noise.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -20,9 +22,7 @@ from ...core.registry import Param, Registry
 
 # Square root of ImageNet's colour covariance (lucid/lucent), each column scaled so that the
 # largest has unit norm: maps decorrelated "colour channels" back to RGB.
-_COLOR_CORRELATION_SVD_SQRT = ((0.26, 0.09, 0.02),
-                               (0.27, 0.00, -0.05),
-                               (0.27, -0.09, 0.03))
+_COLOR_CORRELATION_SVD_SQRT = ((0.26, 0.09, 0.02), (0.27, 0.00, -0.05), (0.27, -0.09, 0.03))
 
 # Lucid's constant: dividing the inverse FFT by 4 keeps the initial image near grey and the
 # sigmoid out of saturation.
@@ -38,7 +38,8 @@ def color_correlation(device=None, dtype=torch.float32) -> torch.Tensor:
 
 
 def rfft2d_freqs(h: int, w: int) -> torch.Tensor:
-    """Spatial frequency magnitude (cycles per pixel) of each coefficient of ``rfft2`` (h, w//2+1)."""
+    """Spatial frequency magnitude (cycles per pixel) of each coefficient of ``rfft2``, shape
+    (h, w // 2 + 1)."""
     fy = torch.fft.fftfreq(h)[:, None]
     fx = torch.fft.rfftfreq(w)[None, :]
     return torch.sqrt(fx * fx + fy * fy)
@@ -61,8 +62,15 @@ class ImageParam:
     #: the learning rate that suits this parameterization when the caller gives none
     default_lr = 0.05
 
-    def __init__(self, batch: int, size: int | Sequence[int], *, decorrelate: bool = True,
-                 valid: str = "sigmoid", device=None):
+    def __init__(
+        self,
+        batch: int,
+        size: int | Sequence[int],
+        *,
+        decorrelate: bool = True,
+        valid: str = "sigmoid",
+        device=None,
+    ):
         if valid not in VALID_RANGE:
             raise ValueError(f"valid must be one of {VALID_RANGE}, got {valid!r}")
         if batch < 1:
@@ -118,8 +126,9 @@ class FourierParam(ImageParam):
     """Fourier coefficients scaled by 1/f^``decay_power`` (Olah et al. 2017): plain gradient
     steps then reach the low frequencies that natural images are made of."""
 
-    def __init__(self, batch, size, *, sd: float = 0.01, decay_power: float = 1.0,
-                 generator=None, **common):
+    def __init__(
+        self, batch, size, *, sd: float = 0.01, decay_power: float = 1.0, generator=None, **common
+    ):
         super().__init__(batch, size, **common)
         h, w = self.size
         spectrum = torch.randn(batch, 3, h, w // 2 + 1, 2, generator=generator) * sd
@@ -160,28 +169,62 @@ class MacoParam(ImageParam):
         return (img - mean) / (std + 1e-5)
 
 
-_SD = Param("sd", "float", 0.01, min=0.0, max=1.0, step=0.005, ui=False,
-            help="standard deviation of the random start")
-_DECAY = Param("decay_power", "float", 1.0, min=0.0, max=3.0, step=0.1,
-               help="the spectrum falls off as 1/f^decay_power")
+_SD = Param(
+    "sd",
+    "float",
+    0.01,
+    min=0.0,
+    max=1.0,
+    step=0.005,
+    ui=False,
+    help="standard deviation of the random start",
+)
+_DECAY = Param(
+    "decay_power",
+    "float",
+    1.0,
+    min=0.0,
+    max=3.0,
+    step=0.1,
+    help="the spectrum falls off as 1/f^decay_power",
+)
 
-PARAMETERIZATIONS.register("pixel", label="pixels", params=(_SD,),
-                           description="one value per pixel: high frequencies come easily",
-                           reference="Erhan et al. 2009; Simonyan et al. 2014")(PixelParam)
-PARAMETERIZATIONS.register("fft", label="Fourier (1/f)", params=(_SD, _DECAY),
-                           aliases=("fourier",),
-                           description="Fourier coefficients scaled by 1/f, so that steps "
-                                       "reach the low frequencies",
-                           reference="Olah et al. 2017, Distill, doi:10.23915/distill.00007"
-                           )(FourierParam)
-PARAMETERIZATIONS.register("maco", label="MACO (phase only)", params=(_DECAY,),
-                           description="a fixed natural 1/f magnitude, only the phase is "
-                                       "optimised: works on deeper networks",
-                           reference="Fel et al. 2023, arXiv:2306.06805")(MacoParam)
+PARAMETERIZATIONS.register(
+    "pixel",
+    label="pixels",
+    params=(_SD,),
+    description="one value per pixel: high frequencies come easily",
+    reference="Erhan et al. 2009; Simonyan et al. 2014",
+)(PixelParam)
+PARAMETERIZATIONS.register(
+    "fft",
+    label="Fourier (1/f)",
+    params=(_SD, _DECAY),
+    aliases=("fourier",),
+    description="Fourier coefficients scaled by 1/f, so that steps reach the low frequencies",
+    reference="Olah et al. 2017, Distill, doi:10.23915/distill.00007",
+)(FourierParam)
+PARAMETERIZATIONS.register(
+    "maco",
+    label="MACO (phase only)",
+    params=(_DECAY,),
+    description="a fixed natural 1/f magnitude, only the phase is "
+    "optimised: works on deeper networks",
+    reference="Fel et al. 2023, arXiv:2306.06805",
+)(MacoParam)
 
 
-def make_param(param, batch: int, size, *, device=None, generator=None, decorrelate: bool = True,
-               valid: str = "sigmoid", **params) -> ImageParam:
+def make_param(
+    param,
+    batch: int,
+    size,
+    *,
+    device=None,
+    generator=None,
+    decorrelate: bool = True,
+    valid: str = "sigmoid",
+    **params,
+) -> ImageParam:
     """A parameterization by registry name (with its parameters) or from a user's callable
     ``param(batch, size, device=, generator=, decorrelate=, valid=)``."""
     common = dict(device=device, generator=generator, decorrelate=decorrelate, valid=valid)
@@ -191,6 +234,8 @@ def make_param(param, batch: int, size, *, device=None, generator=None, decorrel
         entry = PARAMETERIZATIONS.get(param)
         made = entry.fn(batch, size, **common, **entry.resolve(params))
     if not callable(made) or not hasattr(made, "parameters"):
-        raise TypeError(f"a parameterization must give an object with parameters() and "
-                        f"__call__() -> images, got a {type(made).__name__}")
+        raise TypeError(
+            f"a parameterization must give an object with parameters() and "
+            f"__call__() -> images, got a {type(made).__name__}"
+        )
     return made

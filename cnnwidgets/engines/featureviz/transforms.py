@@ -13,10 +13,11 @@ per transform, which is faster and blurs less. Any callable ``tensor -> tensor``
 list too; it is applied as is. Each transform is an entry of :data:`TRANSFORMS`, so a list
 may also name them: ``["pad", "jitter", ("scale", {"scales": [0.9, 1.1]})]``.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +29,9 @@ TRANSFORMS = Registry("transform")
 
 
 def _size2(size) -> tuple[int, int]:
-    return (int(size), int(size)) if isinstance(size, (int, float)) else (int(size[0]), int(size[1]))
+    return (
+        (int(size), int(size)) if isinstance(size, (int, float)) else (int(size[0]), int(size[1]))
+    )
 
 
 def _choice(values: Sequence[float], n: int, generator) -> torch.Tensor:
@@ -51,9 +54,11 @@ class AffineTransform(Transform):
     centre in pixels.
     """
 
-    fill: float | None = None      # value outside the image; None replicates the border
+    fill: float | None = None  # value outside the image; None replicates the border
 
-    def matrices(self, n: int, size: tuple[int, int], generator) -> tuple[torch.Tensor, tuple[int, int]]:
+    def matrices(
+        self, n: int, size: tuple[int, int], generator
+    ) -> tuple[torch.Tensor, tuple[int, int]]:
         raise NotImplementedError
 
     def __call__(self, x, generator=None):
@@ -137,7 +142,9 @@ class RandomRotate(AffineTransform):
             raise ValueError("angles must be a non-empty list")
 
     def __repr__(self):
-        return f"RandomRotate({len(self.angles)} angles in [{min(self.angles)}, {max(self.angles)}])"
+        return (
+            f"RandomRotate({len(self.angles)} angles in [{min(self.angles)}, {max(self.angles)}])"
+        )
 
     def matrices(self, n, size, generator):
         t = _choice(self.angles, n, generator) * (math.pi / 180)
@@ -198,8 +205,10 @@ def _apply_affine(x: torch.Tensor, group: list[AffineTransform], generator) -> t
     if fill is None:
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     # Outside the image is the pad colour: sample the offset image with zeros outside.
-    return F.grid_sample(x - fill, grid, mode="bilinear", padding_mode="zeros",
-                         align_corners=False) + fill
+    return (
+        F.grid_sample(x - fill, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        + fill
+    )
 
 
 def _fusable(t) -> bool:
@@ -233,23 +242,44 @@ class Compose(Transform):
 
 
 _LUCID = "Olah et al. 2017, Distill, doi:10.23915/distill.00007 (transformation robustness)"
-TRANSFORMS.register("pad", label="pad", reference=_LUCID,
-                    description="pad the image (grey by default), so jitter sees its border",
-                    params=(Param("w", "int", 12, min=0, max=64),
-                            Param("mode", "choice", "constant",
-                                  choices=("constant", "reflect", "replicate")),
-                            Param("value", "float", 0.5, min=0, max=1)))(Pad)
-TRANSFORMS.register("jitter", label="jitter", reference=_LUCID,
-                    description="shift by a random whole number of pixels",
-                    params=(Param("d", "int", 8, min=1, max=64),))(Jitter)
-TRANSFORMS.register("scale", label="random scale", reference=_LUCID,
-                    description="zoom about the centre by a random factor",
-                    params=(Param("scales", "any", (0.9, 0.95, 1.0, 1.05, 1.1)),))(RandomScale)
-TRANSFORMS.register("rotate", label="random rotation", reference=_LUCID,
-                    description="rotate about the centre by a random angle (degrees)",
-                    params=(Param("angles", "any", tuple(range(-10, 11))),))(RandomRotate)
-TRANSFORMS.register("resize", label="resize", description="resample to a size (bilinear)",
-                    params=(Param("size", "any", 224),))(Resize)
+TRANSFORMS.register(
+    "pad",
+    label="pad",
+    reference=_LUCID,
+    description="pad the image (grey by default), so jitter sees its border",
+    params=(
+        Param("w", "int", 12, min=0, max=64),
+        Param("mode", "choice", "constant", choices=("constant", "reflect", "replicate")),
+        Param("value", "float", 0.5, min=0, max=1),
+    ),
+)(Pad)
+TRANSFORMS.register(
+    "jitter",
+    label="jitter",
+    reference=_LUCID,
+    description="shift by a random whole number of pixels",
+    params=(Param("d", "int", 8, min=1, max=64),),
+)(Jitter)
+TRANSFORMS.register(
+    "scale",
+    label="random scale",
+    reference=_LUCID,
+    description="zoom about the centre by a random factor",
+    params=(Param("scales", "any", (0.9, 0.95, 1.0, 1.05, 1.1)),),
+)(RandomScale)
+TRANSFORMS.register(
+    "rotate",
+    label="random rotation",
+    reference=_LUCID,
+    description="rotate about the centre by a random angle (degrees)",
+    params=(Param("angles", "any", tuple(range(-10, 11))),),
+)(RandomRotate)
+TRANSFORMS.register(
+    "resize",
+    label="resize",
+    description="resample to a size (bilinear)",
+    params=(Param("size", "any", 224),),
+)(Resize)
 
 
 def _named(item):

@@ -1,9 +1,10 @@
 """The columns of dataset examples: fixed-size top-k tables per channel, and the one merge of
 candidates (from a new batch, or from another tracker) into the four columns."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
@@ -23,14 +24,25 @@ class Column:
         self.crop = torch.zeros(channels, size, *crop_shape, dtype=torch.uint8, device=device)
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        return {"val": self.val, "seq": self.seq, "pos": self.pos, "slot": self.slot,
-                "crop": self.crop}
+        return {
+            "val": self.val,
+            "seq": self.seq,
+            "pos": self.pos,
+            "slot": self.slot,
+            "crop": self.crop,
+        }
 
     def valid(self) -> torch.Tensor:
         return self.seq >= 0
 
-    def select(self, key_old: torch.Tensor, val: torch.Tensor, seq: torch.Tensor,
-               pos: torch.Tensor, key_new: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def select(
+        self,
+        key_old: torch.Tensor,
+        val: torch.Tensor,
+        seq: torch.Tensor,
+        pos: torch.Tensor,
+        key_new: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Keep the ``size`` entries with the smallest key among the column and the candidates.
 
         ``key_*`` is +inf for empty entries and for candidates that do not qualify; ties go to
@@ -51,8 +63,11 @@ class Column:
         cand = torch.arange(C, device=val.device)[:, None] * n + new_i  # flat candidate index
 
         def pick(old, new):
-            o = old.gather(1, old_i) if old.ndim == 2 else old.gather(
-                1, old_i[..., None].expand(-1, -1, old.shape[-1]))
+            o = (
+                old.gather(1, old_i)
+                if old.ndim == 2
+                else old.gather(1, old_i[..., None].expand(-1, -1, old.shape[-1]))
+            )
             nw = new.reshape(C * n, *new.shape[2:])[cand]
             mask = from_old if old.ndim == 2 else from_old[..., None]
             return torch.where(mask, o, nw)
@@ -88,8 +103,12 @@ class Side:
     crop: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def merge_into(cols: dict[str, "Column"], top: Side, bottom: Side,
-               targets: Callable[[], dict[str, torch.Tensor]]) -> None:
+def merge_into(
+    cols: dict[str, Column],
+    top: Side,
+    bottom: Side,
+    targets: Callable[[], dict[str, torch.Tensor]],
+) -> None:
     """Merge candidates into the four columns: max and min first, so that the relative slight
     targets (``targets()``, read after) already include these candidates."""
     inf = torch.tensor(float("inf"), device=top.val.device)
@@ -101,8 +120,10 @@ def merge_into(cols: dict[str, "Column"], top: Side, bottom: Side,
         if len(ch):
             col.crop[ch, slot] = side.crop(ch, ci, side.pos)
     t = targets()
-    for name, side, which, good in (("slightly_positive", top, "positive", top.val > 0),
-                                    ("slightly_negative", bottom, "negative", bottom.val < 0)):
+    for name, side, which, good in (
+        ("slightly_positive", top, "positive", top.val > 0),
+        ("slightly_negative", bottom, "negative", bottom.val < 0),
+    ):
         col = cols[name]
         tt = t[which][:, None]
         key_old = torch.where(col.valid(), (col.val - tt).abs(), inf)

@@ -1,5 +1,6 @@
 """Pre-activation layers: the signed maps a ReLU-like activation reads, where the negative
 side of Distill's six columns lives (after a ReLU every minimum is 0)."""
+
 from __future__ import annotations
 
 import torch
@@ -10,8 +11,23 @@ from ...core.hooks import forward_hooks
 from ...core.model_base import as_model
 
 # Modules whose input is "pre-activation": a ReLU-like nonlinearity squashes the negative side.
-ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU,
-               nn.SiLU, nn.Mish, nn.Hardswish, nn.Hardsigmoid, nn.Sigmoid, nn.Tanh, nn.Softplus)
+ACTIVATIONS = (
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.CELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.Softplus,
+)
 
 
 def _activation_inputs(m) -> dict[str, list[str]]:
@@ -20,13 +36,14 @@ def _activation_inputs(m) -> dict[str, list[str]]:
     modules = {n: mod for n, mod in m.module.named_modules() if n and n in m.layer_info}
     produced: dict[int, str] = {}
     feeds: dict[str, list[str]] = {}
-    outputs = []   # keeps every output alive, so that no id is reused during the probe
+    outputs = []  # keeps every output alive, so that no id is reused during the probe
 
     def record_output(name):
         def hook(_mod, _inp, out):
             outputs.append(out)
             if isinstance(out, torch.Tensor):
                 produced.setdefault(id(out), name)
+
         return hook
 
     def record_input(name):
@@ -35,6 +52,7 @@ def _activation_inputs(m) -> dict[str, list[str]]:
                 src = produced.get(id(inputs[0]))
                 if src is not None and src not in feeds.setdefault(name, []):
                     feeds[name].append(src)
+
         return hook
 
     hooks = {mod: record_output(n) for n, mod in modules.items()}
@@ -64,6 +82,8 @@ def pre_activation_layer(model, layer: str) -> str:
         return layer
     feeds = _activation_inputs(m).get(layer)
     if not feeds:
-        raise ValueError(f"the input of {layer!r} is not the output of a named layer (it is "
-                         "computed inside a parent's forward); pick the layer by hand")
+        raise ValueError(
+            f"the input of {layer!r} is not the output of a named layer (it is "
+            "computed inside a parent's forward); pick the layer by hand"
+        )
     return feeds[0]

@@ -1,5 +1,6 @@
 """The receptive field of a layer's position, probed by one backward pass: where a dataset
 example's crop is cut from."""
+
 from __future__ import annotations
 
 import weakref
@@ -24,8 +25,9 @@ def _central_interval(weights: torch.Tensor, mass: float) -> tuple[int, int]:
     return min(lo, hi - 1), min(hi, len(weights))
 
 
-def receptive_field(model, layer: str, mass: float | None = None
-                    ) -> tuple[tuple[int, int, int, int], tuple[int, int], tuple[float, float]]:
+def receptive_field(
+    model, layer: str, mass: float | None = None
+) -> tuple[tuple[int, int, int, int], tuple[int, int], tuple[float, float]]:
     """The input box that one position of ``layer`` sees, probed by one backward pass.
 
     Returns ``(box, position, stride)``: ``box`` = (y0, x0, y1, x1) (end exclusive) for the
@@ -51,7 +53,7 @@ def receptive_field(model, layer: str, mass: float | None = None
     return cached[key]
 
 
-_rf_cache: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
+_rf_cache: weakref.WeakKeyDictionary[nn.Module, dict] = weakref.WeakKeyDictionary()
 
 
 def _probe_receptive_field(m, layer: str, shape: tuple, mass: float | None):
@@ -60,18 +62,32 @@ def _probe_receptive_field(m, layer: str, shape: tuple, mass: float | None):
     ic, jc = h // 2, w // 2
     stride = (H / h, W / w)
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn(4, m.in_channels, H, W, generator=gen).to(m.device, m.dtype).requires_grad_(True)
-    with preserved(m.module), torch.enable_grad(), \
-            capture({layer: m.module_of(layer)}, stop_after_last=True, transform=lambda t: t) as st:
+    x = (
+        torch.randn(4, m.in_channels, H, W, generator=gen)
+        .to(m.device, m.dtype)
+        .requires_grad_(True)
+    )
+    with (
+        preserved(m.module),
+        torch.enable_grad(),
+        capture({layer: m.module_of(layer)}, stop_after_last=True, transform=lambda t: t) as st,
+    ):
         run_until_captured(lambda: m.module(x))
         st[layer][:, :, ic, jc].sum().backward()
     g = x.grad.detach().abs().sum((0, 1)).double().cpu()
     rows, cols = torch.nonzero(g.sum(1) > 0).flatten(), torch.nonzero(g.sum(0) > 0).flatten()
     if len(rows) == 0:  # a dead position: fall back to the stride-sized cell
         cy, cx = (ic + 0.5) * stride[0], (jc + 0.5) * stride[1]
-        return ((int(cy - stride[0] / 2), int(cx - stride[1] / 2),
-                 int(np.ceil(cy + stride[0] / 2)), int(np.ceil(cx + stride[1] / 2))),
-                (ic, jc), stride)
+        return (
+            (
+                int(cy - stride[0] / 2),
+                int(cx - stride[1] / 2),
+                int(np.ceil(cy + stride[0] / 2)),
+                int(np.ceil(cx + stride[1] / 2)),
+            ),
+            (ic, jc),
+            stride,
+        )
     if mass is None:
         return (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1), (ic, jc), stride
     y0, y1 = _central_interval(g.sum(1), mass)

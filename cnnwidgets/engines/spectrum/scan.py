@@ -1,15 +1,23 @@
 """Scanning a data set into a tracker: batches from any source, a stop event, a limit, and
 progress (a tqdm bar outside notebooks, where a widget shows progress instead)."""
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from ...data.datasets import iter_batches, stream_length
 
 
-def scan_iter(tracker, data: Any, batch_size: int = 32, *, stop: threading.Event | None = None,
-              limit: int | None = None) -> Iterator[tuple[int, int | None]]:
+def scan_iter(
+    tracker,
+    data: Any,
+    batch_size: int = 32,
+    *,
+    stop: threading.Event | None = None,
+    limit: int | None = None,
+) -> Iterator[tuple[int, int | None]]:
     """Update ``tracker`` from a whole data source, yielding ``(images_seen_in_this_scan, total
     or None)`` after each batch; ends early when ``stop`` is set or after ``limit`` images.
 
@@ -24,7 +32,7 @@ def scan_iter(tracker, data: Any, batch_size: int = 32, *, stop: threading.Event
         if stop is not None and stop.is_set():
             return
         if limit is not None and seen + len(images) > limit:
-            images, ids = images[:limit - seen], (None if ids is None else ids[:limit - seen])
+            images, ids = images[: limit - seen], (None if ids is None else ids[: limit - seen])
         if len(images) == 0:
             return
         tracker.update(images, ids)
@@ -34,8 +42,15 @@ def scan_iter(tracker, data: Any, batch_size: int = 32, *, stop: threading.Event
             return
 
 
-def scan(tracker, data: Any, batch_size: int = 32, *, progress: bool | str | Callable = "auto",
-         stop: threading.Event | None = None, limit: int | None = None) -> None:
+def scan(
+    tracker,
+    data: Any,
+    batch_size: int = 32,
+    *,
+    progress: bool | str | Callable = "auto",
+    stop: threading.Event | None = None,
+    limit: int | None = None,
+) -> None:
     """:func:`scan_iter` to the end. ``progress``: "auto" (a tqdm bar outside notebooks), True /
     False, or a callable ``(images_seen, total or None)`` called after each batch."""
     bar = None

@@ -46,12 +46,14 @@ gathered only for examples that enter a column, into the slot of the example the
 ids are kept only for current members. So memory is about ``channels x (2 k + 2 pool) x 3 x
 crop_px**2`` bytes (about 0.66 MB per channel at the defaults), whatever the number of images.
 """
+
 from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -74,6 +76,7 @@ class Example:
     layer's map; ``box``: (y0, x0, y1, x1) of the crop in model-input pixels; ``crop``: the
     input pixels in that box as the model sees them, (crop_px, crop_px, 3) uint8.
     """
+
     value: float
     image_id: Any
     position: tuple[int, int]
@@ -81,8 +84,6 @@ class Example:
     crop: np.ndarray
     channel: int
     column: str
-
-
 
 
 class ActivationSpectrum:
@@ -98,15 +99,28 @@ class ActivationSpectrum:
     stored crop (smaller boxes are stored at their own size).
     """
 
-    def __init__(self, model, layer: str, channels: Sequence[int] | range | None = None, k: int = 9,
-                 *, fraction: float = 0.1, targets: dict | None = None, pool: int | None = None,
-                 crop_size: int | None = None, crop_px: int = 64, rf_mass: float | None = 0.9):
+    def __init__(
+        self,
+        model,
+        layer: str,
+        channels: Sequence[int] | range | None = None,
+        k: int = 9,
+        *,
+        fraction: float = 0.1,
+        targets: dict | None = None,
+        pool: int | None = None,
+        crop_size: int | None = None,
+        crop_px: int = 64,
+        rf_mass: float | None = 0.9,
+    ):
         m = as_model(model)
         m.check_layer(layer)
         shape = m.layer_info[layer].shape
         if len(shape) != 3:
-            raise ValueError(f"layer {layer!r} has output shape {shape}; dataset examples need a "
-                             "(C, H, W) map. Spatial layers: " + ", ".join(m.spatial_layers[:8]) + " ...")
+            raise ValueError(
+                f"layer {layer!r} has output shape {shape}; dataset examples need a "
+                "(C, H, W) map. Spatial layers: " + ", ".join(m.spatial_layers[:8]) + " ..."
+            )
         n_ch = shape[0]
         chans = list(range(n_ch)) if channels is None else [int(c) for c in channels]
         if not chans:
@@ -132,19 +146,27 @@ class ActivationSpectrum:
         if crop_size is not None:
             cy, cx = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
             half = int(crop_size) / 2
-            box = (round(cy - half), round(cx - half), round(cy - half) + int(crop_size),
-                   round(cx - half) + int(crop_size))
+            box = (
+                round(cy - half),
+                round(cx - half),
+                round(cy - half) + int(crop_size),
+                round(cx - half) + int(crop_size),
+            )
         self._rf = (box, centre, stride)
         side = max(box[2] - box[0], box[3] - box[1])
         self.crop_px = int(min(crop_px, side, *m.input_size))
         crop_shape = (m.in_channels, self.crop_px, self.crop_px)
         C = len(chans)
-        self._cols = {"max": Column(C, self.k, crop_shape, self._device),
-                      "min": Column(C, self.k, crop_shape, self._device),
-                      "slightly_positive": Column(C, self.pool if self._fixed is None else self.k,
-                                                   crop_shape, self._device),
-                      "slightly_negative": Column(C, self.pool if self._fixed is None else self.k,
-                                                   crop_shape, self._device)}
+        self._cols = {
+            "max": Column(C, self.k, crop_shape, self._device),
+            "min": Column(C, self.k, crop_shape, self._device),
+            "slightly_positive": Column(
+                C, self.pool if self._fixed is None else self.k, crop_shape, self._device
+            ),
+            "slightly_negative": Column(
+                C, self.pool if self._fixed is None else self.k, crop_shape, self._device
+            ),
+        }
         self.images_seen = 0
         self._next_seq = 0
         self._ids: dict[int, Any] = {}
@@ -168,10 +190,18 @@ class ActivationSpectrum:
         return out
 
     def _config(self) -> dict:
-        return {"layer": self.layer, "channels": list(self.channels), "k": self.k,
-                "fraction": self.fraction, "pool": self.pool, "crop_px": self.crop_px,
-                "rf": self._rf, "fixed": None if self._fixed is None else
-                {s: t.cpu().tolist() for s, t in self._fixed.items()}}
+        return {
+            "layer": self.layer,
+            "channels": list(self.channels),
+            "k": self.k,
+            "fraction": self.fraction,
+            "pool": self.pool,
+            "crop_px": self.crop_px,
+            "rf": self._rf,
+            "fixed": None
+            if self._fixed is None
+            else {s: t.cpu().tolist() for s, t in self._fixed.items()},
+        }
 
     def targets(self) -> dict[str, np.ndarray]:
         """Current slight targets per tracked channel, ``{"positive": (C,), "negative": (C,)}``;
@@ -196,19 +226,22 @@ class ActivationSpectrum:
     @property
     def nbytes(self) -> int:
         """Bytes held by the tracker's state (tensors plus the ids of current members)."""
-        tensors = sum(t.numel() * t.element_size() for c in self._cols.values()
-                      for t in c.tensors().values())
+        tensors = sum(
+            t.numel() * t.element_size() for c in self._cols.values() for t in c.tensors().values()
+        )
         return tensors + 64 * len(self._ids)
 
     # ---- the forward pass ---------------------------------------------------------------------
     def _activations(self, x: torch.Tensor) -> torch.Tensor:
         m = self.model
         idx = self._chan_index
-        all_ch = len(self.channels) == m.layer_info[self.layer].shape[0] and \
-            self.channels == list(range(len(self.channels)))
+        all_ch = len(self.channels) == m.layer_info[self.layer].shape[0] and self.channels == list(
+            range(len(self.channels))
+        )
         keep = (lambda t: t.float()) if all_ch else (lambda t: t.index_select(1, idx).float())
-        with capture({self.layer: m.module_of(self.layer)}, stop_after_last=True,
-                     transform=keep) as store:
+        with capture(
+            {self.layer: m.module_of(self.layer)}, stop_after_last=True, transform=keep
+        ) as store:
             run_until_captured(lambda: m.module(x))
         if self.layer not in store:
             raise RuntimeError(f"layer {self.layer!r} was not called in the forward pass")
@@ -223,8 +256,9 @@ class ActivationSpectrum:
         left = (x0 + (pos[:, 1].double() - jc) * sx).round().long().clamp(0, W - bw)
         return torch.stack([top, left, top + bh, left + bw], 1)
 
-    def _crops(self, x: torch.Tensor, img: torch.Tensor, boxes: torch.Tensor,
-               shown: dict) -> torch.Tensor:
+    def _crops(
+        self, x: torch.Tensor, img: torch.Tensor, boxes: torch.Tensor, shown: dict
+    ) -> torch.Tensor:
         """Cut boxes from images of the (normalized) batch ``x``, at crop_px, as uint8.
 
         The batch is turned into display pixels once, scaled so that a box becomes crop_px
@@ -236,23 +270,24 @@ class ActivationSpectrum:
         p = self.crop_px
         scale = min(1.0, p / max(bh, bw))
         if round(bh * scale) != p or round(bw * scale) != p:
-            return self._crops_resampled(x, img, boxes)   # a box cut down by a smaller image
+            return self._crops_resampled(x, img, boxes)  # a box cut down by a smaller image
         if "pixels" not in shown:
             d = self.model.denormalize(x.float()).clamp_(0, 1)
             if scale < 1:
                 H, W = x.shape[-2:]
                 # area: each output pixel is the mean of the input pixels it covers
-                d = F.interpolate(d, size=(max(p, round(H * scale)), max(p, round(W * scale))),
-                                  mode="area")
+                d = F.interpolate(
+                    d, size=(max(p, round(H * scale)), max(p, round(W * scale))), mode="area"
+                )
             shown["pixels"] = d.mul_(255).round_().to(torch.uint8)
         pix = shown["pixels"]
         Hs, Ws = pix.shape[-2:]
         top = (boxes[:, 0].double() * Hs / x.shape[-2]).round().long().clamp(0, Hs - p)
         left = (boxes[:, 1].double() * Ws / x.shape[-1]).round().long().clamp(0, Ws - p)
         r = torch.arange(p, device=pix.device)
-        rows = (top[:, None] + r)[:, :, None]             # (n, p, 1)
-        cols = (left[:, None] + r)[:, None, :]            # (n, 1, p)
-        out = pix.permute(0, 2, 3, 1)[img[:, None, None], rows, cols]   # (n, p, p, C)
+        rows = (top[:, None] + r)[:, :, None]  # (n, p, 1)
+        cols = (left[:, None] + r)[:, None, :]  # (n, 1, p)
+        out = pix.permute(0, 2, 3, 1)[img[:, None, None], rows, cols]  # (n, p, p, C)
         return out.permute(0, 3, 1, 2)
 
     def _crops_resampled(self, x: torch.Tensor, img: torch.Tensor, boxes: torch.Tensor):
@@ -260,8 +295,14 @@ class ActivationSpectrum:
         from torchvision.ops import roi_align
 
         rois = torch.cat([img[:, None].float(), boxes[:, [1, 0, 3, 2]].float()], 1)
-        out = roi_align(x.float(), rois, (self.crop_px, self.crop_px), spatial_scale=1.0,
-                        sampling_ratio=2, aligned=True)
+        out = roi_align(
+            x.float(),
+            rois,
+            (self.crop_px, self.crop_px),
+            spatial_scale=1.0,
+            sampling_ratio=2,
+            aligned=True,
+        )
         out = self.model.denormalize(out).clamp_(0, 1)
         return out.mul_(255).round_().to(torch.uint8)
 
@@ -288,7 +329,7 @@ class ActivationSpectrum:
         live = set(live.cpu().tolist())
         self._ids = {s: v for s, v in self._ids.items() if s in live}
 
-    def update(self, images: Any, ids: Sequence | None = None) -> "ActivationSpectrum":
+    def update(self, images: Any, ids: Sequence | None = None) -> ActivationSpectrum:
         """Add a batch: anything ``Model.prepare`` reads (a list of images, one image, or a ready
         (N, C, H, W) input tensor). ``ids``: one per image (default: index in the stream)."""
         m = self.model
@@ -296,12 +337,12 @@ class ActivationSpectrum:
             return self
         x = m.prepare(images)
         with self._lock, preserved(m.module), torch.inference_mode():
-            a = self._activations(x)                       # (N, C, h, w)
+            a = self._activations(x)  # (N, C, h, w)
             N, C, h, w = a.shape
             flat = a.flatten(2)
             vmax, imax = flat.max(2)
             vmin, imin = flat.min(2)
-            amax = torch.stack([imax // w, imax % w], -1).transpose(0, 1)   # (C, N, 2)
+            amax = torch.stack([imax // w, imax % w], -1).transpose(0, 1)  # (C, N, 2)
             amin = torch.stack([imin // w, imin % w], -1).transpose(0, 1)
             seq = self._register(N, ids)[None, :]
 
@@ -311,22 +352,30 @@ class ActivationSpectrum:
                 return self._crops(x, ci, self._boxes(pos[ch, ci], x.shape[-2:]), shown)
 
             every = torch.ones_like(vmax.T, dtype=torch.bool)
-            merge_into(self._cols, Side(vmax.T, seq.expand(C, N), amax, every, crop_fn),
-                       Side(vmin.T, seq.expand(C, N), amin, every, crop_fn), self._targets)
+            merge_into(
+                self._cols,
+                Side(vmax.T, seq.expand(C, N), amax, every, crop_fn),
+                Side(vmin.T, seq.expand(C, N), amin, every, crop_fn),
+                self._targets,
+            )
             self._prune_ids()
         return self
 
-    # ---- merging and state ------------------------------------------------------------------------
-    def _check_compatible(self, other: "ActivationSpectrum") -> None:
+    # ---- merging and state -----------------------------------------------------------------------
+    def _check_compatible(self, other: ActivationSpectrum) -> None:
         if not isinstance(other, ActivationSpectrum):
-            raise TypeError(f"can only merge another ActivationSpectrum, not {type(other).__name__}")
+            raise TypeError(
+                f"can only merge another ActivationSpectrum, not {type(other).__name__}"
+            )
         a, b = self._config(), other._config()
         diff = [key for key in a if a[key] != b[key]]
         if diff:
-            raise ValueError(f"trackers differ in {', '.join(diff)}; only trackers of the same "
-                             "layer, channels, k and settings merge")
+            raise ValueError(
+                f"trackers differ in {', '.join(diff)}; only trackers of the same "
+                "layer, channels, k and settings merge"
+            )
 
-    def merge(self, other: "ActivationSpectrum") -> "ActivationSpectrum":
+    def merge(self, other: ActivationSpectrum) -> ActivationSpectrum:
         """Fold ``other``'s examples into this tracker, as if its images came after ours."""
         self._check_compatible(other)
         if other is self:
@@ -338,25 +387,33 @@ class ActivationSpectrum:
             sp, sn = other._cols["slightly_positive"], other._cols["slightly_negative"]
             cols = [mx, mn, sp, sn]
             val = torch.cat([c.val for c in cols], 1).to(self._device)
-            seq = torch.cat([torch.where(c.valid(), c.seq + offset, -1) for c in cols], 1).to(self._device)
+            seq = torch.cat([torch.where(c.valid(), c.seq + offset, -1) for c in cols], 1).to(
+                self._device
+            )
             pos = torch.cat([c.pos for c in cols], 1).to(self._device)
-            crops = torch.cat([c.crop.gather(1, c.slot[..., None, None, None].expand_as(c.crop))
-                               for c in cols], 1).to(self._device)
+            crops = torch.cat(
+                [c.crop.gather(1, c.slot[..., None, None, None].expand_as(c.crop)) for c in cols], 1
+            ).to(self._device)
             valid = seq >= 0
             # Each image appears at most once per column: the max side draws from other's max
             # and slightly-positive entries (both hold the image's spatial max), the min side
             # from min and slightly-negative ones; duplicates of one image are removed.
             K1, K2 = mx.size, mn.size
             side_max = torch.cat([torch.arange(0, K1), torch.arange(K1 + K2, K1 + K2 + sp.size)])
-            side_min = torch.cat([torch.arange(K1, K1 + K2),
-                                  torch.arange(K1 + K2 + sp.size, val.shape[1])])
+            side_min = torch.cat(
+                [torch.arange(K1, K1 + K2), torch.arange(K1 + K2 + sp.size, val.shape[1])]
+            )
+
             def unique_side(idx):
                 v, s, p, ok = val[:, idx], seq[:, idx], pos[:, idx], valid[:, idx]
                 # Same image twice in a row: keep the first, mark the rest invalid.
-                s_sorted, o = torch.where(ok, s, -1 - torch.arange(len(idx), device=s.device)
-                                          ).sort(dim=1, stable=True)
+                s_sorted, o = torch.where(ok, s, -1 - torch.arange(len(idx), device=s.device)).sort(
+                    dim=1, stable=True
+                )
                 dup = torch.zeros_like(ok)
-                dup.scatter_(1, o[:, 1:], (s_sorted[:, 1:] == s_sorted[:, :-1]) & (s_sorted[:, 1:] >= 0))
+                dup.scatter_(
+                    1, o[:, 1:], (s_sorted[:, 1:] == s_sorted[:, :-1]) & (s_sorted[:, 1:] >= 0)
+                )
                 return v, s, p, ok & ~dup, idx
 
             vmax, smax, pmax, okmax, imax = unique_side(side_max.to(self._device))
@@ -365,10 +422,15 @@ class ActivationSpectrum:
             def crop_from(index):
                 def fn(ch, ci, _pos):
                     return crops[ch, index[ci]]
+
                 return fn
 
-            merge_into(self._cols, Side(vmax, smax, pmax, okmax, crop_from(imax)),
-                       Side(vmin, smin, pmin, okmin, crop_from(imin)), self._targets)
+            merge_into(
+                self._cols,
+                Side(vmax, smax, pmax, okmax, crop_from(imax)),
+                Side(vmin, smin, pmin, okmin, crop_from(imin)),
+                self._targets,
+            )
             self._ids.update({s + offset: v for s, v in other._ids.items()})
             self._next_seq += other._next_seq
             self.images_seen += other.images_seen
@@ -376,7 +438,7 @@ class ActivationSpectrum:
         return self
 
     @classmethod
-    def merged(cls, *trackers: "ActivationSpectrum") -> "ActivationSpectrum":
+    def merged(cls, *trackers: ActivationSpectrum) -> ActivationSpectrum:
         """A new tracker holding the examples of all ``trackers`` (in order); they are unchanged."""
         if not trackers:
             raise ValueError("nothing to merge")
@@ -385,7 +447,7 @@ class ActivationSpectrum:
             out.merge(t)
         return out
 
-    def copy(self) -> "ActivationSpectrum":
+    def copy(self) -> ActivationSpectrum:
         """An independent tracker with the same state (sharing the model)."""
         new = copy.copy(self)
         new._cols = {n: copy.copy(c) for n, c in self._cols.items()}
@@ -401,13 +463,18 @@ class ActivationSpectrum:
         e.g. for ``torch.distributed.all_gather_object`` followed by :meth:`load_state_dict` and
         :meth:`merge`."""
         live = set(torch.unique(torch.cat([c.seq.flatten() for c in self._cols.values()])).tolist())
-        return {"config": self._config(), "images_seen": self.images_seen,
-                "next_seq": self._next_seq,
-                "ids": {s: v for s, v in self._ids.items() if s in live},
-                "columns": {n: {k: t.detach().cpu().clone() for k, t in c.tensors().items()}
-                            for n, c in self._cols.items()}}
+        return {
+            "config": self._config(),
+            "images_seen": self.images_seen,
+            "next_seq": self._next_seq,
+            "ids": {s: v for s, v in self._ids.items() if s in live},
+            "columns": {
+                n: {k: t.detach().cpu().clone() for k, t in c.tensors().items()}
+                for n, c in self._cols.items()
+            },
+        }
 
-    def load_state_dict(self, state: dict) -> "ActivationSpectrum":
+    def load_state_dict(self, state: dict) -> ActivationSpectrum:
         """Replace this tracker's state with ``state`` (from a tracker with the same settings)."""
         mine = self._config()
         diff = [k for k in mine if mine[k] != state["config"].get(k)]
@@ -426,8 +493,10 @@ class ActivationSpectrum:
         """The four columns of one channel: ``{"min", "slightly_negative", "slightly_positive",
         "max"}`` -> lists of :class:`Example`, strongest (or closest to the target) first."""
         if channel not in self._row:
-            raise ValueError(f"channel {channel} is not tracked; tracked: {self.channels[:10]}"
-                             + (" ..." if len(self.channels) > 10 else ""))
+            raise ValueError(
+                f"channel {channel} is not tracked; tracked: {self.channels[:10]}"
+                + (" ..." if len(self.channels) > 10 else "")
+            )
         r = self._row[channel]
         out = {}
         with self._lock:
@@ -440,24 +509,47 @@ class ActivationSpectrum:
                 slots = col.slot[r].cpu()
                 boxes = self._boxes(pos[:n], self.model.input_size).tolist()
                 crops = col.crop[r, slots[:n].to(col.crop.device)].cpu()
-                out[name] = [Example(float(vals[i]), self._ids[int(seq[i])],
-                                     (int(pos[i, 0]), int(pos[i, 1])), tuple(boxes[i]),
-                                     crops[i].permute(1, 2, 0).numpy(), channel, name)
-                             for i in range(n)]
+                out[name] = [
+                    Example(
+                        float(vals[i]),
+                        self._ids[int(seq[i])],
+                        (int(pos[i, 0]), int(pos[i, 1])),
+                        tuple(boxes[i]),
+                        crops[i].permute(1, 2, 0).numpy(),
+                        channel,
+                        name,
+                    )
+                    for i in range(n)
+                ]
         return out
 
-    # ---- scanning a data set ----------------------------------------------------------------------
-    def scan_iter(self, data: Any, batch_size: int = 32, *, stop: threading.Event | None = None,
-                  limit: int | None = None) -> Iterator[tuple[int, int | None]]:
+    # ---- scanning a data set ---------------------------------------------------------------------
+    def scan_iter(
+        self,
+        data: Any,
+        batch_size: int = 32,
+        *,
+        stop: threading.Event | None = None,
+        limit: int | None = None,
+    ) -> Iterator[tuple[int, int | None]]:
         """Update from a whole data source; see :func:`.scan.scan_iter`."""
         return scan_iter(self, data, batch_size, stop=stop, limit=limit)
 
-    def scan(self, data: Any, batch_size: int = 32, *, progress: bool | str | Callable = "auto",
-             stop: threading.Event | None = None, limit: int | None = None) -> "ActivationSpectrum":
+    def scan(
+        self,
+        data: Any,
+        batch_size: int = 32,
+        *,
+        progress: bool | str | Callable = "auto",
+        stop: threading.Event | None = None,
+        limit: int | None = None,
+    ) -> ActivationSpectrum:
         """Update from a whole data source with progress; see :func:`.scan.scan`."""
         scan(self, data, batch_size, progress=progress, stop=stop, limit=limit)
         return self
 
     def __repr__(self) -> str:
-        return (f"<ActivationSpectrum {self.layer}: {len(self.channels)} channels, k={self.k}, "
-                f"{self.images_seen} images>")
+        return (
+            f"<ActivationSpectrum {self.layer}: {len(self.channels)} channels, k={self.k}, "
+            f"{self.images_seen} images>"
+        )

@@ -5,14 +5,12 @@ import {
   uploadButton,
 } from "../components";
 
-const ORDERS: [string, string][] = [["strongest first", "activation"], ["in order", "index"]];
-
 function render({ model, el }: RenderProps): () => void {
   const d = new Disposer();
   const f = frame(model, el, "feature-map-viewer", d);
   f.controls.append(
     select(model, "layer", { label: "Layer" }, d),
-    select(model, "order", { label: "Order", options: ORDERS }, d),
+    select(model, "order", { label: "Order" }, d),
     select(model, "colormap", { label: "Colormap" }, d),
     slider(model, "channel", { label: "Channel", min: 0, maxTrait: "channel_max" }, d),
     uploadButton(model, d),
