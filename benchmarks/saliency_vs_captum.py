@@ -42,7 +42,7 @@ def noise_std(x: torch.Tensor, noise: float) -> float:
 
 def our_noise(x: torch.Tensor, n_samples: int, seed: int) -> torch.Tensor:
     """The standard-normal draws our SmoothGrad uses for the samples of one image."""
-    from cnnwidgets.engines.saliency import _stream
+    from cnnwidgets.engines.noise_tunnel import _stream
 
     return torch.stack(
         [

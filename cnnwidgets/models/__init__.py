@@ -1,6 +1,7 @@
 """Model zoo and the Model wrapper."""
 
-from .labels import IMAGENETTE_LABELS, imagenet_labels
+from .inceptionv1 import InceptionV1, InceptionV1WeightsError
+from .labels import IMAGENETTE_LABELS, imagenet_labels, inception5h_labels
 from .output import select_output
 from .simple_cnn import SimpleCNN
 from .wrapper import Model
@@ -14,4 +15,7 @@ __all__ = [
     "imagenet_labels",
     "IMAGENETTE_LABELS",
     "WeightsUnavailableError",
+    "InceptionV1",
+    "InceptionV1WeightsError",
+    "inception5h_labels",
 ]

