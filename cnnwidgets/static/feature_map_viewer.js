@@ -285,13 +285,12 @@ function gridClick(model, choose, layoutTrait = "grid_layout") {
 }
 
 // src/widgets/feature_map_viewer.ts
-var ORDERS = [["strongest first", "activation"], ["in order", "index"]];
 function render({ model, el }) {
   const d = new Disposer();
   const f = frame(model, el, "feature-map-viewer", d);
   f.controls.append(
     select(model, "layer", { label: "Layer" }, d),
-    select(model, "order", { label: "Order", options: ORDERS }, d),
+    select(model, "order", { label: "Order" }, d),
     select(model, "colormap", { label: "Colormap" }, d),
     slider(model, "channel", { label: "Channel", min: 0, maxTrait: "channel_max" }, d),
     uploadButton(model, d)
