@@ -1,17 +1,34 @@
-"""Images from anywhere: bundled sample photos, files, PIL, numpy arrays and tensors -> PIL RGB."""
+"""Images from anywhere (bundled samples, files, PIL, arrays, tensors) -> PIL RGB.
+
+Every input either becomes the picture it holds (as 8-bit RGB) or raises :class:`ImageLoadError`
+with a message that names the input (shape and dtype, or PIL mode and size). Nothing is guessed
+silently: see :func:`load_image` for the layout rule and the table of PIL modes.
+"""
 from __future__ import annotations
 
 import io
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 # Larger images are downscaled on load: every view works at the model's input size, and a
 # 50-megapixel phone photo would otherwise cost seconds per resize and hundreds of MB.
 MAX_SIDE = 2048
+
+# Numbers of channels an array may hold: gray, RGB, RGBA.
+_CHANNELS = (1, 3, 4)
+
+# Array conversion works on blocks of rows of about this many elements (16 MB as float32), so
+# that the temporaries stay small however large the array is.
+_BLOCK_ELEMENTS = 1 << 22
+
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
+# Modes that PIL converts to RGB by itself, correctly and without an alpha channel.
+_PIL_RGB_MODES = ("1", "L", "P", "RGB", "RGBX", "CMYK", "YCbCr", "HSV", "LAB")
 
 
 def _skimage_file(name: str) -> Path:
@@ -50,95 +67,300 @@ class ImageLoadError(ValueError):
     """The input could not be read as an image."""
 
 
-def _from_pil(img: Image.Image) -> Image.Image:
-    img = ImageOps.exif_transpose(img)
-    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
-        # Composite transparent pixels on white, as a browser shows them.
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, rgba)
-    img = img.convert("RGB")
-    if max(img.size) > MAX_SIDE:
-        img = img.copy()
-        img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
-    return img
+# ---- arrays ------------------------------------------------------------------------------
 
+def _hwc(arr: np.ndarray, is_tensor: bool, describe: str) -> np.ndarray:
+    """The one place where the layout of an array or tensor is decided; returns an (H, W, C) view.
 
-def _from_array(arr: np.ndarray) -> Image.Image:
-    arr = np.asarray(arr)
-    if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
-        arr = np.moveaxis(arr, 0, -1)  # CHW -> HWC
-    if arr.ndim == 3 and arr.shape[-1] == 1:
-        arr = arr[..., 0]
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (3, 4)):
-        raise ImageLoadError(
-            f"cannot read an array of shape {arr.shape} as an image: expected (H, W), (H, W, 3), "
-            "(H, W, 4) or (3, H, W)")
-    if arr.dtype == np.uint8:
-        pass
-    elif np.issubdtype(arr.dtype, np.floating) or arr.dtype == bool:
-        arr = arr.astype(np.float32)
-        if not np.isfinite(arr).all():
-            raise ImageLoadError("the image array contains NaN or infinite values")
-        if arr.min() < 0 or arr.max() > 1:
+    Tensors are CHW (PyTorch's convention), numpy arrays HWC (PIL's and matplotlib's); a shape
+    that fits only the other layout is read in that one; a numpy shape that fits both is refused.
+    """
+    shape = arr.shape
+    if arr.ndim in (2, 3) and arr.size == 0:
+        raise ImageLoadError(f"{describe} has no pixels")
+    if arr.ndim == 2:
+        return arr[:, :, None]
+    if arr.ndim == 3:
+        fits_chw, fits_hwc = shape[0] in _CHANNELS, shape[2] in _CHANNELS
+        if fits_chw and fits_hwc and not is_tensor:
             raise ImageLoadError(
-                f"float images must hold values in [0, 1]; this one spans [{arr.min():.3g}, "
-                f"{arr.max():.3g}]. Pass uint8 values in [0, 255], or divide by 255.")
-        arr = np.round(arr * 255).astype(np.uint8)
-    elif np.issubdtype(arr.dtype, np.integer):
-        if arr.min() < 0 or arr.max() > 255:
-            raise ImageLoadError("integer images must hold values in [0, 255]")
-        arr = arr.astype(np.uint8)
+                f"{describe} fits two layouts: HWC, a {shape[0]}x{shape[1]} image with "
+                f"{shape[2]} channel(s), or CHW, a {shape[1]}x{shape[2]} image with {shape[0]} "
+                "channel(s). Say which: if it is CHW, pass torch.from_numpy(arr) (tensors are "
+                "read as CHW); if it is HWC, pass torch.from_numpy(arr).permute(2, 0, 1); or "
+                "move the channel axis with np.moveaxis so that only one layout fits.")
+        if fits_chw and (is_tensor or not fits_hwc):
+            return np.moveaxis(arr, 0, -1)
+        if fits_hwc:
+            return arr
+    raise ImageLoadError(
+        f"cannot read {describe} as an image: expected (H, W), or (H, W, C) / (C, H, W) with "
+        "C = 1, 3 or 4 channels")
+
+
+def _value_check(hwc: np.ndarray, hi: int | float, describe: str, rule: str) -> None:
+    """Refuse values outside [0, hi] (and NaN/Inf) instead of clipping or wrapping them."""
+    if hwc.dtype == bool or (hwc.dtype == np.uint8 and hi >= 255) or (
+            hwc.dtype == np.uint16 and hi >= 65535):
+        return  # every value of the dtype is valid
+    # min and max stream over the array without a full-size temporary, and NaN propagates
+    # through both, so they also find non-finite values.
+    lo_value, hi_value = hwc.min(), hwc.max()
+    if np.issubdtype(hwc.dtype, np.floating):
+        if np.isnan(lo_value) or np.isnan(hi_value):
+            raise ImageLoadError(f"{describe} contains NaN values")
+        if np.isinf(lo_value) or np.isinf(hi_value):
+            raise ImageLoadError(f"{describe} contains infinite values")
+    if lo_value < 0 or hi_value > hi:
+        # str() of a numpy scalar is its shortest exact form: 1.0000001 does not print as 1.
+        raise ImageLoadError(f"{describe} spans [{lo_value!s}, {hi_value!s}], but {rule}")
+
+
+def _to_uint8(hwc: np.ndarray, hi: int | float) -> np.ndarray:
+    """(H, W, C) values in [0, hi] -> uint8 in [0, 255].
+
+    Works block by block, so a huge float array never has a full-size float copy. Alpha (the
+    last channel when C is 2 or 4) is composited on white here; the formula gives exactly what
+    PIL's alpha_composite gives on uint8 images.
+    """
+    height, width, channels = hwc.shape
+    if hwc.dtype == np.uint8 and channels in (1, 3):
+        return np.ascontiguousarray(hwc)
+    has_alpha = channels in (2, 4)
+    out = np.empty((height, width, channels - has_alpha), np.uint8)
+    scale = np.float32(255 / hi)
+    rows = max(1, _BLOCK_ELEMENTS // (width * channels))
+    for r0 in range(0, height, rows):
+        block = hwc[r0:r0 + rows].astype(np.float32)
+        if scale != 1:
+            block *= scale
+        if has_alpha:
+            alpha = block[..., -1:]
+            block = block[..., :-1] * (alpha / 255) + (255 - alpha)
+        np.round(block, out=block)
+        np.clip(block, 0, 255, out=block)
+        out[r0:r0 + block.shape[0]] = block
+    return out
+
+
+def _thumbnail_size(width: int, height: int) -> tuple[int, int] | None:
+    """The size ``Image.thumbnail((MAX_SIDE, MAX_SIDE))`` gives a width x height image, or None
+    when it fits already (PIL's own rounding; the loader resizes rather than calling thumbnail,
+    which changes the image in place)."""
+    if width <= MAX_SIDE and height <= MAX_SIDE:
+        return None
+
+    def round_aspect(number: float, key) -> int:
+        return max(min(math.floor(number), math.ceil(number), key=key), 1)
+
+    aspect = width / height
+    if aspect <= 1:
+        return round_aspect(MAX_SIDE * aspect, key=lambda n: abs(aspect - n / MAX_SIDE)), MAX_SIDE
+    return MAX_SIDE, round_aspect(MAX_SIDE / aspect,
+                                  key=lambda n: 0 if n == 0 else abs(aspect - MAX_SIDE / n))
+
+
+def _downscale(img: Image.Image) -> Image.Image:
+    """Lanczos-resize to fit MAX_SIDE, as ``thumbnail`` would, into a new image."""
+    target = _thumbnail_size(*img.size)
+    if target is None:
+        return img
+    return img.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
+
+
+def _array_to_pil(hwc: np.ndarray, hi: int | float) -> Image.Image:
+    arr = _to_uint8(hwc, hi)
+    img = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return _downscale(img)
+
+
+def _from_array(arr: np.ndarray, is_tensor: bool, describe: str) -> Image.Image:
+    hwc = _hwc(arr, is_tensor, describe)
+    dtype = hwc.dtype
+    if dtype == bool:
+        hi, rule = 1, ""
+    elif np.issubdtype(dtype, np.integer):
+        hi = 255
+        rule = ("integer images must hold values in [0, 255]; for 16-bit data pass arr / 65535 "
+                "(floats in [0, 1]) or a PIL image of mode I;16")
+    elif np.issubdtype(dtype, np.floating):
+        hi = 1
+        rule = ("float images must hold values in [0, 1]; pass uint8 values in [0, 255], or "
+                "divide by 255")
     else:
-        raise ImageLoadError(f"cannot read an array of dtype {arr.dtype} as an image")
-    mode = "L" if arr.ndim == 2 else ("RGB" if arr.shape[-1] == 3 else "RGBA")
-    return _from_pil(Image.fromarray(arr, mode=mode))
+        raise ImageLoadError(f"cannot read {describe} as an image: expected an integer, float "
+                             "or bool dtype")
+    _value_check(hwc, hi, describe, rule)
+    return _array_to_pil(hwc, hi)
+
+
+def _describe(kind: str, shape: tuple, dtype: Any) -> str:
+    return f"{kind} of shape {tuple(shape)} and dtype {dtype}"
+
+
+def _from_tensor(t: Any) -> Image.Image:
+    import torch
+
+    describe = _describe("a torch tensor", tuple(t.shape), t.dtype)
+    if t.ndim == 4:
+        if t.shape[0] != 1:
+            raise ImageLoadError(f"expected one image, got a batch of {t.shape[0]} "
+                                 f"({describe}); pass one of them, e.g. x[0]")
+        t = t[0]
+    try:
+        t = t.detach().cpu()
+        if t.dtype in (torch.bfloat16,):
+            t = t.float()  # numpy has no bfloat16; float32 holds every bfloat16 value exactly
+        arr = t.numpy()
+    except (TypeError, RuntimeError, NotImplementedError) as exc:
+        raise ImageLoadError(f"cannot read {describe} as an image ({exc})") from None
+    return _from_array(arr, True, describe)
+
+
+# ---- PIL images and files ----------------------------------------------------------------
+
+def _describe_pil(img: Image.Image, what: str | None = None) -> str:
+    body = f"mode {img.mode} and size {img.size[0]}x{img.size[1]}"
+    return f"a PIL image of {body}" if what is None else f"{what} (an image of {body})"
+
+
+def _has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+
+
+def _from_pil(img: Image.Image, what: str | None = None, owned: bool = False) -> Image.Image:
+    """A PIL image of any mode -> RGB (see load_image for the mode table).
+
+    ``owned``: the image was opened here, so it may be changed in place; a caller's image is
+    never modified.
+    """
+    if 0 in img.size:
+        raise ImageLoadError(f"{_describe_pil(img, what)} has no pixels")
+    try:
+        img.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageLoadError(f"{_describe_pil(img, what)} could not be decoded ({exc})") from None
+    source = img
+    if owned:
+        ImageOps.exif_transpose(img, in_place=True)
+    elif img.getexif().get(ExifTags.Base.Orientation, 1) != 1:
+        img = ImageOps.exif_transpose(img)
+    describe = _describe_pil(img, what)
+    mode = img.mode
+    if mode in _SIXTEEN_BIT_MODES or mode == "I":
+        # 16-bit: 0..65535 spans black..white. Mode I (32-bit) is what PIL makes of 16-bit data
+        # in many paths (older PNG readers, convert("I")), so it is read the same way and
+        # values beyond 16 bits are refused rather than clipped.
+        values = np.asarray(img)
+        _value_check(values, 65535, describe,
+                     f"mode {mode} images are read as 16-bit, 0..65535 from black to white; "
+                     "rescale to that range, or pass a float array in [0, 1]")
+        if "transparency" in img.info:  # a tRNS gray value, as in 16-bit PNGs
+            alpha = np.where(values == img.info["transparency"], 0, 65535).astype(np.uint16)
+            return _array_to_pil(np.stack([values, alpha], -1), 65535)
+        return _array_to_pil(values[:, :, None], 65535)
+    if mode == "F":
+        values = np.asarray(img)
+        _value_check(values, 1, describe,
+                     "mode F images must hold values in [0, 1], like float arrays; rescale "
+                     "them first")
+        return _array_to_pil(values[:, :, None], 1)
+    if mode in ("La", "RGBa"):
+        # Premultiplied alpha: the colour already holds c * a, so on white it is c*a + (1 - a).
+        arr = np.asarray(img).astype(np.int16)
+        composite = arr[..., :-1] + (255 - arr[..., -1:])
+        return _array_to_pil(np.clip(composite, 0, 255).astype(np.uint8), 255)
+    if _has_alpha(img):
+        # Composite transparent pixels on white, as a browser shows them.
+        arr = np.asarray(img if mode in ("RGBA", "LA") else img.convert("RGBA"))
+        return _array_to_pil(arr, 255)
+    if mode not in _PIL_RGB_MODES:
+        raise ImageLoadError(f"cannot read {describe}: mode {mode} is not supported; convert it "
+                             "to RGB first")
+    if mode != "RGB":
+        img = img.convert("RGB")
+    img = _downscale(img)
+    # Every other path made a new image; the caller's own must not come back as the result.
+    return img.copy() if img is source and not owned else img
 
 
 def _from_bytes(data: bytes, what: str) -> Image.Image:
+    if not data:
+        raise ImageLoadError(f"{what} is empty (0 bytes)")
     try:
         img = Image.open(io.BytesIO(data))
-        img.load()
+    except Image.DecompressionBombError as exc:
+        raise ImageLoadError(f"{what} is larger than PIL allows ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         # PIL's "cannot identify image file <_io.BytesIO object at 0x...>" says nothing a
         # reader can use; other errors (a truncated JPEG, say) do.
         detail = "" if isinstance(exc, UnidentifiedImageError) else f" ({exc})"
         raise ImageLoadError(f"{what} is not an image that PIL can read (PNG, JPEG, GIF, BMP, "
                              f"TIFF, WebP...){detail}") from None
-    return _from_pil(img)
+    return _from_pil(img, what, owned=True)
 
+
+# ---- the entry point ---------------------------------------------------------------------
 
 def load_image(source: Any) -> Image.Image:
     """Load an image as a PIL RGB image.
 
-    ``source`` is the name of a bundled sample (see :func:`sample_names`), a path, raw file
-    bytes, a PIL image, a numpy array (HWC or CHW; uint8 in [0, 255] or float in [0, 1];
-    grayscale and RGBA are converted) or a tensor of the same layouts. EXIF orientation is
-    applied and images larger than ``MAX_SIDE`` pixels on a side are downscaled.
+    ``source`` is one of:
+
+    - the name of a bundled sample (see :func:`sample_names`) or a path;
+    - raw file bytes (PNG, JPEG, GIF, BMP, TIFF, WebP...) or a PIL image (modes below);
+    - a numpy array or a torch tensor (a 4-D tensor must hold a batch of one).
+
+    **Layout.** Torch tensors are CHW (PyTorch's convention) and numpy arrays HWC (PIL's and
+    matplotlib's); C is 1 (gray), 3 (RGB) or 4 (RGBA); 2-D inputs are (H, W) gray. A shape that
+    fits only the other layout is read in that layout: a (224, 224, 3) tensor is HWC, a
+    (3, 224, 224) array is CHW. A numpy array that fits both, i.e. whose first and last
+    dimensions are both 1, 3 or 4 such as (3, 40, 3), is refused: pass a torch tensor (read as
+    CHW) or move the channel axis with ``np.moveaxis`` so that only one layout fits.
+
+    **Values.** Integer arrays hold 0..255 whatever their dtype (uint8, uint16, int64...);
+    float arrays hold [0, 1] (scaled by 255 and rounded); bool arrays are black and white.
+    Values outside those ranges, NaN and Inf raise :class:`ImageLoadError`; nothing is
+    clipped or rescaled silently. RGBA is composited on white.
+
+    **PIL modes** (also what a file decodes to):
+
+    ========================  ===============================================================
+    1, L, P, RGB, RGBX        as PIL converts them to RGB (X is padding and ignored)
+    CMYK, YCbCr, HSV, LAB     as PIL converts them to RGB (no ICC colour management)
+    RGBA, LA, PA, P or L or   alpha composited on white (PNG tRNS transparency included)
+    RGB with transparency
+    La, RGBa                  premultiplied alpha, composited on white: c + (255 - a)
+    I;16, I;16B/L/N           16-bit, 0..65535 from black to white: round(v * 255 / 65535),
+                              which inverts the usual 8 -> 16 bit scaling v * 257 exactly
+    I (32-bit integer)        read as 16-bit, like I;16; values outside 0..65535 are refused
+    F (32-bit float)          [0, 1] like float arrays; other values, NaN and Inf are refused
+    ========================  ===============================================================
+
+    EXIF orientation is applied and images larger than ``MAX_SIDE`` pixels on a side are
+    downscaled (Lanczos).
     """
     if isinstance(source, Image.Image):
         return _from_pil(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _from_bytes(bytes(source), "the uploaded data")
     if isinstance(source, np.ndarray):
-        return _from_array(source)
+        arr = np.asarray(source)  # a plain ndarray, even for np.matrix and friends
+        return _from_array(arr, False, _describe("a numpy array", arr.shape, arr.dtype))
     try:
         import torch
 
         if isinstance(source, torch.Tensor):
-            t = source.detach().cpu()
-            if t.ndim == 4:
-                if t.shape[0] != 1:
-                    raise ImageLoadError(f"expected one image, got a batch of {t.shape[0]}")
-                t = t[0]
-            return _from_array(t.numpy())
+            return _from_tensor(source)
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
     if isinstance(source, (str, os.PathLike)):
         key = str(source)
         key = ALIASES.get(key, key)
         if key in SAMPLES:
-            return _from_pil(Image.open(SAMPLES[key][0]()))
+            return _from_bytes(SAMPLES[key][0]().read_bytes(), f"the sample {key!r}")
         path = Path(source).expanduser()
         if not path.exists():
             raise FileNotFoundError(
