@@ -4,7 +4,7 @@ import io
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 import cnnwidgets as cw
 from cnnwidgets.data import images as images_mod
@@ -403,4 +403,104 @@ def test_pil_size_limit_is_an_image_load_error(monkeypatch, tmp_path):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
     with pytest.raises(cw.ImageLoadError, match="larger than PIL allows"):
         cw.load_image(path)
+
+
+# ---- huge inputs: reduced early and block by block, same picture at the model's input -------
+
+def model_input(img, max_side):
+    """What Model.preprocess does to a loaded image (shorter side to 256, centre crop 224), at
+    the same ratio to ``max_side`` as 224 is to the real MAX_SIDE of 2048."""
+    import torchvision.transforms.functional as TF
+    from torchvision.transforms import InterpolationMode
+
+    side = max_side * 224 // 2048
+    t = TF.resize(TF.pil_to_tensor(img), side * 256 // 224,
+                  interpolation=InterpolationMode.BILINEAR, antialias=True)
+    return TF.center_crop(t, [side, side]).numpy().astype(np.int16)
+
+
+def full_resolution_path(img):
+    """The loader before early reduction: everything at full size, then PIL's thumbnail."""
+    img = img.convert("RGB")
+    img.thumbnail((images_mod.MAX_SIDE, images_mod.MAX_SIDE), Image.Resampling.LANCZOS)
+    return img
+
+
+@pytest.fixture(scope="module")
+def photo():
+    """A large photo-like image (sharp edges and fine noise), 1601 wide, 2100 high: neither
+    side divides by the reduction factors used below, so partial blocks are exercised."""
+    rng = np.random.default_rng(1)
+    big = np.asarray(cw.load_image("astronaut").resize((1601, 2100), Image.Resampling.BICUBIC))
+    return np.clip(big + rng.normal(0, 8, big.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("max_side", [512, 200])
+@pytest.mark.parametrize("kind", ["uint8", "float32", "rgba", "chw-tensor"])
+def test_huge_array_is_the_same_at_the_model_input(monkeypatch, photo, max_side, kind):
+    monkeypatch.setattr(images_mod, "MAX_SIDE", max_side)
+    pixels = photo
+    if kind == "rgba":
+        alpha = (np.arange(photo.shape[1]) * 255 // photo.shape[1]).astype(np.uint8)
+        pixels = np.dstack([photo, np.broadcast_to(alpha, photo.shape[:2])])
+    reference = full_resolution_path(Image.fromarray(pixels))
+    if kind == "rgba":
+        reference = full_resolution_path(Image.fromarray(on_white(photo, np.broadcast_to(
+            alpha, photo.shape[:2])).astype(np.uint8)))
+    source = {"uint8": pixels, "rgba": pixels, "float32": pixels.astype(np.float32) / 255,
+              "chw-tensor": torch.from_numpy(pixels).permute(2, 0, 1)}[kind]
+    got = cw.load_image(source)
+    assert got.size == reference.size
+    assert np.abs(model_input(got, max_side) - model_input(reference, max_side)).max() <= 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_huge_array_peak_memory_does_not_grow_with_the_input(monkeypatch, dtype):
+    import tracemalloc
+
+    monkeypatch.setattr(images_mod, "MAX_SIDE", 256)
+    monkeypatch.setattr(images_mod, "_BLOCK_ELEMENTS", 1 << 16)   # 256 KB of float32 per block
+    arr = np.random.default_rng(2).random((1200, 1600, 3)).astype(dtype)
+    if dtype == np.uint8:
+        arr = (arr * 255).astype(np.uint8)
+    tracemalloc.start()
+    try:
+        cw.load_image(arr)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The reduced result is about 260 x 200 x 3 bytes; blocks cost a few hundred KB. A
+    # full-size float copy (what the loader used to make) would be 23 MB or more.
+    assert peak < 2_000_000, f"peak {peak / 1e6:.1f} MB for a {arr.nbytes / 1e6:.0f} MB input"
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_huge_jpeg_is_decoded_at_reduced_scale_with_the_same_result(monkeypatch, photo,
+                                                                    tmp_path, orientation):
+    from PIL import JpegImagePlugin
+
+    monkeypatch.setattr(images_mod, "MAX_SIDE", 200)
+    path = tmp_path / "big.jpg"
+    exif = Image.new("RGB", (1, 1)).getexif()
+    exif[0x0112] = orientation
+    Image.fromarray(photo).save(path, quality=92, exif=exif)
+    decoded_sizes = []
+    original_draft = JpegImagePlugin.JpegImageFile.draft
+
+    def spy(self, mode, size):
+        result = original_draft(self, mode, size)
+        decoded_sizes.append(self.size)
+        return result
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
+    got = cw.load_image(path)
+    assert decoded_sizes == [(201, 263)]    # 1/8 scale, partial last column and row included
+    reference = full_resolution_path(ImageOps.exif_transpose(Image.open(path)))
+    assert reference.size == ((152, 200) if orientation == 1 else (200, 152))
+    assert got.size == reference.size
+    assert np.abs(model_input(got, 200) - model_input(reference, 200)).max() <= 1
+    # A PIL image the caller opened is theirs: it is decoded in full, never drafted.
+    mine = Image.open(path)
+    assert np.array_equal(np.asarray(cw.load_image(mine)), np.asarray(reference))
+    assert mine.size == (1601, 2100)
 

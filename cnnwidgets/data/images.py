@@ -69,6 +69,16 @@ class ImageLoadError(ValueError):
 
 # ---- arrays ------------------------------------------------------------------------------
 
+def _reduction_factor(height: int, width: int) -> int:
+    """The integer factor by which an image can be box-reduced before the final resize.
+
+    The result is at least MAX_SIDE on its long side, so the Lanczos resize to MAX_SIDE that
+    follows still has the last word on the picture; everything downstream resizes to a few
+    hundred pixels, where a box average over 2-3 source pixels of a 4000+ px image is invisible.
+    """
+    return max(1, max(height, width) // MAX_SIDE)
+
+
 def _hwc(arr: np.ndarray, is_tensor: bool, describe: str) -> np.ndarray:
     """The one place where the layout of an array or tensor is decided; returns an (H, W, C) view.
 
@@ -116,20 +126,23 @@ def _value_check(hwc: np.ndarray, hi: int | float, describe: str, rule: str) -> 
         raise ImageLoadError(f"{describe} spans [{lo_value!s}, {hi_value!s}], but {rule}")
 
 
-def _to_uint8(hwc: np.ndarray, hi: int | float) -> np.ndarray:
-    """(H, W, C) values in [0, hi] -> uint8 in [0, 255].
+def _to_uint8(hwc: np.ndarray, hi: int | float, factor: int = 1) -> np.ndarray:
+    """(H, W, C) values in [0, hi] -> uint8 in [0, 255], box-reduced by ``factor`` on the way.
 
     Works block by block, so a huge float array never has a full-size float copy. Alpha (the
-    last channel when C is 2 or 4) is composited on white here; the formula gives exactly what
-    PIL's alpha_composite gives on uint8 images.
+    last channel when C is 2 or 4) is composited on white here, before any reduction: an
+    average of colours must be taken after compositing, not before. The compositing formula
+    gives exactly what PIL's alpha_composite gives on uint8 images.
     """
     height, width, channels = hwc.shape
-    if hwc.dtype == np.uint8 and channels in (1, 3):
+    if hwc.dtype == np.uint8 and factor == 1 and channels in (1, 3):
         return np.ascontiguousarray(hwc)
     has_alpha = channels in (2, 4)
-    out = np.empty((height, width, channels - has_alpha), np.uint8)
+    out = np.empty((-(-height // factor), -(-width // factor), channels - has_alpha), np.uint8)
     scale = np.float32(255 / hi)
-    rows = max(1, _BLOCK_ELEMENTS // (width * channels))
+    rows = max(factor, _BLOCK_ELEMENTS // (width * channels) // factor * factor)
+    col_starts = np.arange(0, width, factor)
+    col_counts = np.diff(np.append(col_starts, width)).astype(np.float32)[None, :, None]
     for r0 in range(0, height, rows):
         block = hwc[r0:r0 + rows].astype(np.float32)
         if scale != 1:
@@ -137,16 +150,21 @@ def _to_uint8(hwc: np.ndarray, hi: int | float) -> np.ndarray:
         if has_alpha:
             alpha = block[..., -1:]
             block = block[..., :-1] * (alpha / 255) + (255 - alpha)
+        if factor > 1:
+            row_starts = np.arange(0, block.shape[0], factor)
+            row_counts = np.diff(np.append(row_starts, block.shape[0])).astype(np.float32)
+            block = np.add.reduceat(np.add.reduceat(block, row_starts, axis=0), col_starts, axis=1)
+            block /= row_counts[:, None, None] * col_counts
         np.round(block, out=block)
         np.clip(block, 0, 255, out=block)
-        out[r0:r0 + block.shape[0]] = block
+        out[r0 // factor:r0 // factor + block.shape[0]] = block
     return out
 
 
 def _thumbnail_size(width: int, height: int) -> tuple[int, int] | None:
     """The size ``Image.thumbnail((MAX_SIDE, MAX_SIDE))`` gives a width x height image, or None
-    when it fits already (PIL's own rounding; the loader resizes rather than calling thumbnail,
-    which changes the image in place)."""
+    when it fits already; PIL's own rounding, so that an image reduced early ends at exactly
+    the size that the full one would have."""
     if width <= MAX_SIDE and height <= MAX_SIDE:
         return None
 
@@ -160,20 +178,29 @@ def _thumbnail_size(width: int, height: int) -> tuple[int, int] | None:
                                   key=lambda n: 0 if n == 0 else abs(aspect - MAX_SIDE / n))
 
 
-def _downscale(img: Image.Image) -> Image.Image:
-    """Lanczos-resize to fit MAX_SIDE, as ``thumbnail`` would, into a new image."""
-    target = _thumbnail_size(*img.size)
+def _downscale(img: Image.Image, full_size: tuple[int, int],
+               box: tuple[float, float, float, float] | None = None) -> Image.Image:
+    """Lanczos-resize to fit MAX_SIDE; ``img`` may be a reduced version of an image of
+    ``full_size``, covering ``box`` of its own pixels (a reduction by a factor that does not
+    divide the size leaves a partial last row or column, which the box accounts for)."""
+    target = _thumbnail_size(*full_size)
     if target is None:
         return img
-    return img.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    return img.resize(target, Image.Resampling.LANCZOS, box=box, reducing_gap=2.0)
 
 
-def _array_to_pil(hwc: np.ndarray, hi: int | float) -> Image.Image:
-    arr = _to_uint8(hwc, hi)
+def _pil_from_uint8(arr: np.ndarray, full_size: tuple[int, int], factor: int) -> Image.Image:
     img = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
     if img.mode != "RGB":
         img = img.convert("RGB")
-    return _downscale(img)
+    width, height = full_size
+    return _downscale(img, full_size, (0, 0, width / factor, height / factor))
+
+
+def _array_to_pil(hwc: np.ndarray, hi: int | float) -> Image.Image:
+    height, width = hwc.shape[:2]
+    factor = _reduction_factor(height, width)
+    return _pil_from_uint8(_to_uint8(hwc, hi, factor), (width, height), factor)
 
 
 def _from_array(arr: np.ndarray, is_tensor: bool, describe: str) -> Image.Image:
@@ -281,7 +308,7 @@ def _from_pil(img: Image.Image, what: str | None = None, owned: bool = False) ->
                              "to RGB first")
     if mode != "RGB":
         img = img.convert("RGB")
-    img = _downscale(img)
+    img = _downscale(img, img.size)
     # Every other path made a new image; the caller's own must not come back as the result.
     return img.copy() if img is source and not owned else img
 
@@ -299,7 +326,36 @@ def _from_bytes(data: bytes, what: str) -> Image.Image:
         detail = "" if isinstance(exc, UnidentifiedImageError) else f" ({exc})"
         raise ImageLoadError(f"{what} is not an image that PIL can read (PNG, JPEG, GIF, BMP, "
                              f"TIFF, WebP...){detail}") from None
+    if img.format == "JPEG" and _thumbnail_size(*img.size) is not None:
+        img = _decode_jpeg_reduced(img, what)
     return _from_pil(img, what, owned=True)
+
+
+def _decode_jpeg_reduced(img: Image.Image, what: str) -> Image.Image:
+    """Decode a huge JPEG at 1/2, 1/4 or 1/8 scale (the decoder does it in the DCT domain), never
+    smaller than the final size, and resize it to that size: a 50-megapixel photo never
+    exists in memory at full size.
+
+    The resize happens before the EXIF rotation (which _from_pil applies to the small result,
+    whose EXIF PIL keeps), because the reduced image's partial last row and column are where
+    the decoder put them; the target is therefore the final size, turned back when the
+    rotation swaps the axes.
+    """
+    turned = img.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
+    width, height = img.size
+    target = _thumbnail_size(height, width) if turned else _thumbnail_size(width, height)
+    if turned:
+        target = target[::-1]
+    drafted = img.draft(None, target)
+    if drafted is None:
+        return img
+    try:
+        img.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageLoadError(f"{_describe_pil(img, what)} could not be decoded ({exc})") from None
+    if img.mode != "RGB":
+        img = img.convert("RGB")  # JPEG modes (L, RGB, CMYK) have no alpha: RGB loses nothing
+    return img.resize(target, Image.Resampling.LANCZOS, box=drafted[1], reducing_gap=2.0)
 
 
 # ---- the entry point ---------------------------------------------------------------------
@@ -339,8 +395,9 @@ def load_image(source: Any) -> Image.Image:
     F (32-bit float)          [0, 1] like float arrays; other values, NaN and Inf are refused
     ========================  ===============================================================
 
-    EXIF orientation is applied and images larger than ``MAX_SIDE`` pixels on a side are
-    downscaled (Lanczos).
+    EXIF orientation is applied. Images larger than ``MAX_SIDE`` pixels on a side are
+    downscaled (Lanczos), after an early box reduction by a whole factor for huge arrays and
+    a reduced-size decode for huge JPEG files, which keep the peak memory small.
     """
     if isinstance(source, Image.Image):
         return _from_pil(source)
