@@ -504,3 +504,107 @@ def test_huge_jpeg_is_decoded_at_reduced_scale_with_the_same_result(monkeypatch,
     assert np.array_equal(np.asarray(cw.load_image(mine)), np.asarray(reference))
     assert mine.size == (1601, 2100)
 
+
+# ---- URLs: served by a local http.server, no internet needed --------------------------------
+
+@pytest.fixture(scope="module")
+def server():
+    import http.server
+    import threading
+    import time
+
+    png = io.BytesIO()
+    Image.fromarray(RGB).save(png, "PNG")
+    routes = {"/cat.png": png.getvalue(), "/notes.txt": b"not a picture", "/big": b"x" * 5000}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            try:
+                self.respond()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the loader hung up on purpose (a body over the size cap)
+
+        def respond(self):
+            if self.path == "/slow.png":
+                time.sleep(1.0)
+            if self.path == "/streamed":
+                # No Content-Length: the body ends when the connection closes (HTTP/1.0), so
+                # only counting while streaming can catch it.
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"x" * 5000)
+                return
+            body = routes.get(self.path.replace("/slow.png", "/cat.png"))
+            if body is None:
+                self.send_error(404, "Not Found")
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_an_http_url_is_downloaded(server):
+    assert np.array_equal(np.asarray(cw.load_image(f"{server}/cat.png")), RGB)
+
+
+def test_a_missing_url_names_the_url_and_the_status(server):
+    with pytest.raises(cw.ImageLoadError, match=f"{server}/missing.png.*HTTP 404") as err:
+        cw.load_image(f"{server}/missing.png")
+    assert "http://" in str(err.value)    # the slashes are not mangled into http:/
+
+
+def test_a_url_that_is_not_an_image(server):
+    with pytest.raises(cw.ImageLoadError, match=f"{server}/notes.txt is not an image"):
+        cw.load_image(f"{server}/notes.txt")
+
+
+@pytest.mark.parametrize("route", ["/big", "/streamed"])
+def test_an_oversized_download_is_refused(server, monkeypatch, route):
+    monkeypatch.setattr(images_mod, "MAX_DOWNLOAD_BYTES", 1000)
+    with pytest.raises(cw.ImageLoadError, match=f"{server}{route} is larger than 1,000 bytes"):
+        cw.load_image(server + route)
+
+
+def test_the_size_cap_counts_the_body_not_only_the_header(server, monkeypatch):
+    monkeypatch.setattr(images_mod, "MAX_DOWNLOAD_BYTES", 5000)   # exactly the body: allowed
+    with pytest.raises(cw.ImageLoadError, match="is not an image"):
+        cw.load_image(f"{server}/streamed")
+    monkeypatch.setattr(images_mod, "MAX_DOWNLOAD_BYTES", 4999)
+    with pytest.raises(cw.ImageLoadError, match="larger than 4,999 bytes"):
+        cw.load_image(f"{server}/streamed")
+
+
+def test_a_slow_server_times_out(server, monkeypatch):
+    monkeypatch.setattr(images_mod, "URL_TIMEOUT", 0.2)
+    with pytest.raises(cw.ImageLoadError, match=r"slow\.png: no (answer|data) within 0\.2 s"):
+        cw.load_image(f"{server}/slow.png")
+
+
+def test_an_unreachable_host_says_the_network_could_not_be_reached():
+    import socket
+
+    with socket.socket() as s:       # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/cat.png"
+    with pytest.raises(cw.ImageLoadError, match=f"could not download {url}: the network could "
+                                                "not be reached"):
+        cw.load_image(url)
+
+
+def test_other_url_schemes_are_refused_clearly():
+    with pytest.raises(cw.ImageLoadError, match="ftp://example.org/cat.png: only http:// and "
+                                                "https://"):
+        cw.load_image("ftp://example.org/cat.png")

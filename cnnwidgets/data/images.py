@@ -1,4 +1,4 @@
-"""Images from anywhere (bundled samples, files, PIL, arrays, tensors) -> PIL RGB.
+"""Images from anywhere (bundled samples, files, URLs, PIL, arrays, tensors) -> PIL RGB.
 
 Every input either becomes the picture it holds (as 8-bit RGB) or raises :class:`ImageLoadError`
 with a message that names the input (shape and dtype, or PIL mode and size). Nothing is guessed
@@ -6,9 +6,15 @@ silently: see :func:`load_image` for the layout rule and the table of PIL modes.
 """
 from __future__ import annotations
 
+import http.client
 import io
 import math
 import os
+import re
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +24,11 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 # Larger images are downscaled on load: every view works at the model's input size, and a
 # 50-megapixel phone photo would otherwise cost seconds per resize and hundreds of MB.
 MAX_SIDE = 2048
+
+# Downloads: each network operation (connect, each read) times out after URL_TIMEOUT seconds,
+# and a body larger than MAX_DOWNLOAD_BYTES is refused while it streams in.
+URL_TIMEOUT = 15.0
+MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
 
 # Numbers of channels an array may hold: gray, RGB, RGBA.
 _CHANNELS = (1, 3, 4)
@@ -358,6 +369,55 @@ def _decode_jpeg_reduced(img: Image.Image, what: str) -> Image.Image:
     return img.resize(target, Image.Resampling.LANCZOS, box=drafted[1], reducing_gap=2.0)
 
 
+# ---- URLs --------------------------------------------------------------------------------
+
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _too_big(url: str) -> ImageLoadError:
+    return ImageLoadError(f"the download from {url} is larger than {MAX_DOWNLOAD_BYTES:,} bytes "
+                          "(cnnwidgets.data.images.MAX_DOWNLOAD_BYTES); download it yourself "
+                          "and pass the path")
+
+
+def _download(url: str) -> bytes:
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ImageLoadError(f"cannot load {url}: only http:// and https:// URLs are supported; "
+                             "for a local file pass its path")
+    # Some servers (Wikimedia among them) refuse Python's default User-Agent.
+    request = urllib.request.Request(url, headers={"User-Agent": "cnnwidgets (load_image)"})
+    chunks, total = [], 0
+    try:
+        with urllib.request.urlopen(request, timeout=URL_TIMEOUT) as response:
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > MAX_DOWNLOAD_BYTES:
+                raise _too_big(url)
+            # Content-Length may be missing or wrong, so the cap holds while streaming too.
+            while chunk := response.read(1 << 16):
+                total += len(chunk)
+                if total > MAX_DOWNLOAD_BYTES:
+                    raise _too_big(url)
+                chunks.append(chunk)
+    except urllib.error.HTTPError as exc:
+        raise ImageLoadError(f"could not download {url}: the server answered HTTP {exc.code} "
+                             f"{exc.reason}") from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, (TimeoutError, socket.timeout)):
+            raise ImageLoadError(f"could not download {url}: no answer within {URL_TIMEOUT:g} s"
+                                 ) from None
+        raise ImageLoadError(f"could not download {url}: the network could not be reached "
+                             f"({exc.reason}); if you are offline, use a local file or a "
+                             f"bundled sample ({', '.join(sample_names())})") from None
+    except (TimeoutError, socket.timeout):
+        raise ImageLoadError(f"could not download {url}: no data within {URL_TIMEOUT:g} s"
+                             ) from None
+    except (http.client.HTTPException, OSError) as exc:
+        raise ImageLoadError(f"could not download {url}: the connection failed ({exc})"
+                             ) from None
+    return b"".join(chunks)
+
+
 # ---- the entry point ---------------------------------------------------------------------
 
 def load_image(source: Any) -> Image.Image:
@@ -365,7 +425,9 @@ def load_image(source: Any) -> Image.Image:
 
     ``source`` is one of:
 
-    - the name of a bundled sample (see :func:`sample_names`) or a path;
+    - the name of a bundled sample (see :func:`sample_names`), a path, or an http(s) URL
+      (downloaded with a timeout of ``URL_TIMEOUT`` seconds per network operation, at most
+      ``MAX_DOWNLOAD_BYTES``);
     - raw file bytes (PNG, JPEG, GIF, BMP, TIFF, WebP...) or a PIL image (modes below);
     - a numpy array or a torch tensor (a 4-D tensor must hold a batch of one).
 
@@ -415,6 +477,8 @@ def load_image(source: Any) -> Image.Image:
         pass
     if isinstance(source, (str, os.PathLike)):
         key = str(source)
+        if isinstance(source, str) and _URL_SCHEME.match(source):
+            return _from_bytes(_download(source), f"the image at {source}")
         key = ALIASES.get(key, key)
         if key in SAMPLES:
             return _from_bytes(SAMPLES[key][0]().read_bytes(), f"the sample {key!r}")
