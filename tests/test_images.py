@@ -285,6 +285,16 @@ def test_wide_pil_modes_out_of_range_are_refused(values, message):
     assert f"mode {img.mode} and size 2x1" in str(err.value)
 
 
+@pytest.mark.parametrize("mode", ["La", "RGBa"])
+def test_premultiplied_colour_above_alpha_is_refused(mode):
+    pixels = np.array([[[200, 100], [50, 100]]], np.uint8)          # 200 > alpha 100
+    if mode == "RGBa":
+        pixels = np.dstack([pixels[..., :1]] * 3 + [pixels[..., 1:]])
+    with pytest.raises(cw.ImageLoadError, match=f"mode {mode} and size 2x1.*above their "
+                                                f"alpha.*mode {mode.upper()}"):
+        cw.load_image(frombytes(mode, pixels))
+
+
 @pytest.mark.parametrize("mode", ["RGBA", "RGB"])
 def test_a_callers_pil_image_is_left_as_it_was(mode):
     img = frombytes("RGBA", np.dstack([RGB, ALPHA])).convert(mode)

@@ -308,8 +308,12 @@ def _from_pil(img: Image.Image, what: str | None = None, owned: bool = False) ->
     if mode in ("La", "RGBa"):
         # Premultiplied alpha: the colour already holds c * a, so on white it is c*a + (1 - a).
         arr = np.asarray(img).astype(np.int16)
-        composite = arr[..., :-1] + (255 - arr[..., -1:])
-        return _array_to_pil(np.clip(composite, 0, 255).astype(np.uint8), 255)
+        color, alpha = arr[..., :-1], arr[..., -1:]
+        if (color > alpha).any():
+            raise ImageLoadError(f"{describe} holds colour values above their alpha, which "
+                                 "premultiplied data cannot; if the colours are not "
+                                 f"premultiplied, use mode {mode.upper()}")
+        return _array_to_pil((color + (255 - alpha)).astype(np.uint8), 255)
     if _has_alpha(img):
         # Composite transparent pixels on white, as a browser shows them.
         arr = np.asarray(img if mode in ("RGBA", "LA") else img.convert("RGBA"))
@@ -450,7 +454,8 @@ def load_image(source: Any) -> Image.Image:
     CMYK, YCbCr, HSV, LAB     as PIL converts them to RGB (no ICC colour management)
     RGBA, LA, PA, P or L or   alpha composited on white (PNG tRNS transparency included)
     RGB with transparency
-    La, RGBa                  premultiplied alpha, composited on white: c + (255 - a)
+    La, RGBa                  premultiplied alpha, composited on white: c + (255 - a);
+                              a colour value above its alpha is refused
     I;16, I;16B/L/N           16-bit, 0..65535 from black to white: round(v * 255 / 65535),
                               which inverts the usual 8 -> 16 bit scaling v * 257 exactly
     I (32-bit integer)        read as 16-bit, like I;16; values outside 0..65535 are refused
