@@ -11,7 +11,6 @@ import io
 import math
 import os
 import re
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -119,7 +118,7 @@ def _hwc(arr: np.ndarray, is_tensor: bool, describe: str) -> np.ndarray:
         "C = 1, 3 or 4 channels")
 
 
-def _value_check(hwc: np.ndarray, hi: int | float, describe: str, rule: str) -> None:
+def _value_check(hwc: np.ndarray, hi: float, describe: str, rule: str) -> None:
     """Refuse values outside [0, hi] (and NaN/Inf) instead of clipping or wrapping them."""
     if hwc.dtype == bool or (hwc.dtype == np.uint8 and hi >= 255) or (
             hwc.dtype == np.uint16 and hi >= 65535):
@@ -137,7 +136,7 @@ def _value_check(hwc: np.ndarray, hi: int | float, describe: str, rule: str) -> 
         raise ImageLoadError(f"{describe} spans [{lo_value!s}, {hi_value!s}], but {rule}")
 
 
-def _to_uint8(hwc: np.ndarray, hi: int | float, factor: int = 1) -> np.ndarray:
+def _to_uint8(hwc: np.ndarray, hi: float, factor: int = 1) -> np.ndarray:
     """(H, W, C) values in [0, hi] -> uint8 in [0, 255], box-reduced by ``factor`` on the way.
 
     Works block by block, so a huge float array never has a full-size float copy. Alpha (the
@@ -208,7 +207,7 @@ def _pil_from_uint8(arr: np.ndarray, full_size: tuple[int, int], factor: int) ->
     return _downscale(img, full_size, (0, 0, width / factor, height / factor))
 
 
-def _array_to_pil(hwc: np.ndarray, hi: int | float) -> Image.Image:
+def _array_to_pil(hwc: np.ndarray, hi: float) -> Image.Image:
     height, width = hwc.shape[:2]
     factor = _reduction_factor(height, width)
     return _pil_from_uint8(_to_uint8(hwc, hi, factor), (width, height), factor)
@@ -407,13 +406,13 @@ def _download(url: str) -> bytes:
         raise ImageLoadError(f"could not download {url}: the server answered HTTP {exc.code} "
                              f"{exc.reason}") from None
     except urllib.error.URLError as exc:
-        if isinstance(exc.reason, (TimeoutError, socket.timeout)):
+        if isinstance(exc.reason, TimeoutError):
             raise ImageLoadError(f"could not download {url}: no answer within {URL_TIMEOUT:g} s"
                                  ) from None
         raise ImageLoadError(f"could not download {url}: the network could not be reached "
                              f"({exc.reason}); if you are offline, use a local file or a "
                              f"bundled sample ({', '.join(sample_names())})") from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise ImageLoadError(f"could not download {url}: no data within {URL_TIMEOUT:g} s"
                              ) from None
     except (http.client.HTTPException, OSError) as exc:
