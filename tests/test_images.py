@@ -445,6 +445,18 @@ def photo():
     return np.clip(big + rng.normal(0, 8, big.shape), 0, 255).astype(np.uint8)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64, bool])
+@pytest.mark.parametrize("factor", [2, 3, 5])
+def test_box_mean_averages_whole_and_partial_boxes(dtype, factor):
+    block = np.random.default_rng(factor).random((7, 11, 3)) * 255
+    block = (block > 127) if dtype is bool else block.astype(dtype)
+    expected = np.array([[block[r:r + factor, c:c + factor].reshape(-1, 3).mean(0)
+                          for c in range(0, 11, factor)] for r in range(0, 7, factor)])
+    got = images_mod._box_mean(block, factor)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    assert np.allclose(got, expected, rtol=1e-5)
+
+
 @pytest.mark.parametrize("max_side", [512, 200])
 @pytest.mark.parametrize("kind", ["uint8", "float32", "rgba", "chw-tensor"])
 def test_huge_array_is_the_same_at_the_model_input(monkeypatch, photo, max_side, kind):
