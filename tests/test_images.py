@@ -630,3 +630,13 @@ def test_other_url_schemes_are_refused_clearly():
     with pytest.raises(cw.ImageLoadError, match="ftp://example.org/cat.png: only http:// and "
                                                 "https://"):
         cw.load_image("ftp://example.org/cat.png")
+
+
+@pytest.mark.parametrize("url, message", [
+    ("http://[::1/cat.png", r"'http://\[::1/cat.png' is not a valid URL"),
+    ("http://exa mple.org/cat.png", "'http://exa mple.org/cat.png' is not a valid URL"),
+    ("http://", "could not download http://: no host given"),
+])
+def test_malformed_urls_are_refused_clearly(url, message):
+    with pytest.raises(cw.ImageLoadError, match=message):
+        cw.load_image(url)

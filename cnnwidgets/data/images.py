@@ -12,7 +12,6 @@ import math
 import os
 import re
 import urllib.error
-import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -406,14 +405,14 @@ def _too_big(url: str) -> ImageLoadError:
 
 
 def _download(url: str) -> bytes:
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    scheme = url.split("://", 1)[0].lower()
     if scheme not in ("http", "https"):
         raise ImageLoadError(f"cannot load {url}: only http:// and https:// URLs are supported; "
                              "for a local file pass its path")
-    # Some servers (Wikimedia among them) refuse Python's default User-Agent.
-    request = urllib.request.Request(url, headers={"User-Agent": "cnnwidgets (load_image)"})
     chunks, total = [], 0
     try:
+        # Some servers (Wikimedia among them) refuse Python's default User-Agent.
+        request = urllib.request.Request(url, headers={"User-Agent": "cnnwidgets (load_image)"})
         with urllib.request.urlopen(request, timeout=URL_TIMEOUT) as response:
             length = response.headers.get("Content-Length", "")
             if length.isdigit() and int(length) > MAX_DOWNLOAD_BYTES:
@@ -424,6 +423,8 @@ def _download(url: str) -> bytes:
                 if total > MAX_DOWNLOAD_BYTES:
                     raise _too_big(url)
                 chunks.append(chunk)
+    except ImageLoadError:
+        raise
     except urllib.error.HTTPError as exc:
         raise ImageLoadError(f"could not download {url}: the server answered HTTP {exc.code} "
                              f"{exc.reason}") from None
@@ -431,12 +432,16 @@ def _download(url: str) -> bytes:
         if isinstance(exc.reason, TimeoutError):
             raise ImageLoadError(f"could not download {url}: no answer within {URL_TIMEOUT:g} s"
                                  ) from None
+        if not isinstance(exc.reason, OSError):     # e.g. "no host given": the URL's fault
+            raise ImageLoadError(f"could not download {url}: {exc.reason}") from None
         raise ImageLoadError(f"could not download {url}: the network could not be reached "
                              f"({exc.reason}); if you are offline, use a local file or a "
                              f"bundled sample ({', '.join(sample_names())})") from None
     except TimeoutError:
         raise ImageLoadError(f"could not download {url}: no data within {URL_TIMEOUT:g} s"
                              ) from None
+    except (ValueError, http.client.InvalidURL) as exc:   # a malformed URL
+        raise ImageLoadError(f"{url!r} is not a valid URL ({exc})") from None
     except (http.client.HTTPException, OSError) as exc:
         raise ImageLoadError(f"could not download {url}: the connection failed ({exc})"
                              ) from None
