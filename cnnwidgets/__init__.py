@@ -10,6 +10,8 @@ from . import allocator
 allocator.apply_default()  # before any tensor work: see cnnwidgets/allocator.py
 
 # models and data
+# the atlas
+from .atlas import build_atlas, load_atlas
 from .core import CNNWidgetsError, LayerNotFoundError
 from .data import ImageLoadError, datasets, load_image, sample_names
 
@@ -65,6 +67,8 @@ __all__ = [
     "pre_activation_layer",
     "pre_activation_layers",
     "train",
+    "build_atlas",
+    "load_atlas",
     "FilterViewer",
     "FeatureMapViewer",
     "SaliencyViewer",
