@@ -15,6 +15,7 @@ from .data import ImageLoadError, datasets, load_image, sample_names
 
 # engines
 from .engines import featureviz
+from .engines.activation_grid import ActivationGrid, activation_grid
 from .engines.cam import CAM_METHODS as cam_methods
 from .engines.cam import cam
 from .engines.featuremaps import feature_maps, top_channels
@@ -61,6 +62,8 @@ __all__ = [
     "cam_methods",
     "visualize",
     "featureviz",
+    "activation_grid",
+    "ActivationGrid",
     "ActivationSpectrum",
     "pre_activation_layer",
     "pre_activation_layers",
