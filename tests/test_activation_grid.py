@@ -214,18 +214,18 @@ def test_grid_images_are_the_images_of_one_visualize_call(net, cat):
         for c in range(4)
     ]
     ref = cw.visualize(net, cells, seed=11, input_size=16, **FAST)
-    assert np.asarray(ref).reshape(4, 4, 16, 16, 3) == pytest.approx(g.images, abs=1e-6)
+    np.testing.assert_allclose(np.asarray(ref).reshape(4, 4, 16, 16, 3), g.images, atol=1e-6)
     assert ref.objective_values.reshape(4, 4) == pytest.approx(g.values, rel=1e-5, abs=1e-6)
     groups = [position_direction("relu2", d, cossim_pow=1) for d in g.groups.directions]
     ref_g = cw.visualize(net, groups, seed=12, input_size=16, **FAST)
-    assert np.asarray(ref_g) == pytest.approx(g.groups.images, abs=1e-6)
+    np.testing.assert_allclose(np.asarray(ref_g), g.groups.images, atol=1e-6)
 
 
 def test_batched_renders_equal_one_image_per_forward_pass(net, cat):
     one = cw.activation_grid(net, cat, "relu2", groups=2, max_cells=9, seed=3, chunk=1, **FAST)
     all_ = cw.activation_grid(net, cat, "relu2", groups=2, max_cells=9, seed=3, chunk=64, **FAST)
-    assert one.images == pytest.approx(all_.images, abs=1e-5)
-    assert one.groups.images == pytest.approx(all_.groups.images, abs=1e-5)
+    np.testing.assert_allclose(one.images, all_.images, atol=1e-5)
+    np.testing.assert_allclose(one.groups.images, all_.groups.images, atol=1e-5)
 
 
 def test_renders_raise_their_objective(net, cat):
@@ -241,7 +241,7 @@ def test_cell_size_resamples_the_returned_images(net, cat):
     assert g.images.shape == (2, 2, 8, 8, 3) and g.groups.images.shape == (1, 8, 8, 3)
     # Area-averaged: each 2 x 2 block of the 16-px image becomes one pixel.
     blocks = full.images.reshape(2, 2, 8, 2, 8, 2, 3).mean((3, 5))
-    assert g.images == pytest.approx(blocks, abs=1e-5)
+    np.testing.assert_allclose(g.images, blocks, atol=1e-5)
 
 
 def test_at_cell_renders_at_the_models_input_size(net, cat):
@@ -299,7 +299,7 @@ def test_large_layers_are_pooled_to_the_block_mean(net, cat):
     maps = cw.feature_maps(net, cat, "relu1")  # (5, 16, 16)
     assert layer_hw == (16, 16) and acts.shape == (8, 8, 5)
     by_hand = maps.reshape(5, 8, 2, 8, 2).mean((2, 4)).transpose(1, 2, 0)
-    assert acts == pytest.approx(by_hand, abs=1e-6)
+    np.testing.assert_allclose(acts, by_hand, atol=1e-6)
 
 
 # ---- bad inputs ----------------------------------------------------------------------------------

@@ -54,6 +54,34 @@ def cell_edges(length: int, cells: int) -> np.ndarray:
     return np.round(np.linspace(0, length, cells + 1)).astype(int)
 
 
+def fit_tile(image: np.ndarray, tile: int) -> np.ndarray:
+    """A square (S, S, 3) image at ``tile`` pixels: whole-number factors by pixel repetition
+    (up) or block means (down), which are exact and fast for the dozens of tiles a mosaic
+    redraws on every click; other factors bilinear."""
+    s = image.shape[0]
+    if tile == s:
+        return image
+    if tile % s == 0:
+        k = tile // s
+        return image.repeat(k, 0).repeat(k, 1)
+    if s % tile == 0:
+        k = s // tile
+        return image.reshape(tile, k, tile, k, -1).mean((1, 3))
+    return resize(image, (tile, tile))
+
+
+def mosaic_tile(size: int, cells: int, side: int) -> int:
+    """The tile side for ``cells`` tiles of ``size``-px images across about ``side`` pixels:
+    a whole multiple or an exact fraction of ``size`` where one fits (see :func:`fit_tile`)."""
+    room = max(8, side // max(1, cells))
+    if room >= size:
+        return size * (room // size)
+    for k in range(2, size + 1):
+        if size % k == 0 and size // k <= room:
+            return max(size // k, min(room, 8))
+    return room
+
+
 def _frame(out: np.ndarray, y0: int, x0: int, y1: int, x1: int, color, width: int) -> None:
     c = np.asarray(color, np.float32)
     out[y0 : y0 + width, x0:x1] = c
@@ -119,7 +147,7 @@ def mosaic(
     out = np.full((nrows * (t + pad) + pad, ncols * (t + pad) + pad, 3), pad_value, np.float32)
     for r in range(nrows):
         for c in range(ncols):
-            img = a[r, c] if t == s else resize(a[r, c], (t, t))
+            img = fit_tile(a[r, c], t)
             y, x = pad + r * (t + pad), pad + c * (t + pad)
             out[y : y + t, x : x + t] = img
     if selected is not None:
@@ -199,7 +227,7 @@ def groups_strip(
     out = np.ones((height + 2 * pad, g * (t + pad) + pad, 3), np.float32)
     for k in range(g):
         x = pad + k * (t + pad)
-        img = a[k] if t == s else resize(a[k], (t, t))
+        img = fit_tile(a[k], t)
         out[pad : pad + t, x : x + t] = img
         out[pad + t : pad + t + bar, x : x + t] = cols[k]
         if tiles is not None:
