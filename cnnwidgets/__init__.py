@@ -30,6 +30,7 @@ from .models import Model, load_model
 
 # widgets
 from .widgets import (
+    ActivationGridViewer,
     Explorer,
     FeatureMapViewer,
     FeatureVisualizer,
@@ -77,4 +78,5 @@ __all__ = [
     "TrainingMonitor",
     "ConvolutionExplorer",
     "Explorer",
+    "ActivationGridViewer",
 ]
