@@ -308,7 +308,7 @@ function cellPicker(model, img, readout, d) {
     const key = `${cell[0]},${cell[1]}`;
     if (key === shown) return;
     shown = key;
-    readout.textContent = `row ${cell[0]} · col ${cell[1]}`;
+    readout.textContent = `pointer: row ${cell[0]} · col ${cell[1]}`;
     cancel();
     timer = setTimeout(() => choose(cell), HOVER_DWELL_MS);
   });

@@ -99,12 +99,12 @@ describe("ActivationGridViewer", () => {
     const readout = el.querySelector("[data-testid=hover]") as HTMLElement;
     place(view);
     mouse(view, "mousemove", 35, 30);  // x 0.125 -> col 1, y 0.1 -> row 0
-    expect(readout.textContent).toBe("row 0 · col 1");
+    expect(readout.textContent).toBe("pointer: row 0 · col 1");
     expect(model.get("cell")).toEqual([0, 0]);
     // Passing over cells on the way somewhere: no choice is made.
     vi.advanceTimersByTime(HOVER_DWELL_MS - 50);
     mouse(view, "mousemove", 60, 30);  // col 2
-    expect(readout.textContent).toBe("row 0 · col 2");
+    expect(readout.textContent).toBe("pointer: row 0 · col 2");
     vi.advanceTimersByTime(HOVER_DWELL_MS - 50);
     expect(model.saved).toEqual([]);
     // Small moves inside one cell keep the pending choice.

@@ -52,7 +52,7 @@ export function cellPicker(model: WidgetModel, img: HTMLElement, readout: HTMLEl
     const key = `${cell[0]},${cell[1]}`;
     if (key === shown) return;  // same cell: keep the pending choice
     shown = key;
-    readout.textContent = `row ${cell[0]} · col ${cell[1]}`;
+    readout.textContent = `pointer: row ${cell[0]} · col ${cell[1]}`;
     cancel();
     timer = setTimeout(() => choose(cell), HOVER_DWELL_MS);
   });
