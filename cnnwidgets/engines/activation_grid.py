@@ -26,15 +26,15 @@ position of the rendered image, as lucid's ``direction_neuron`` does. Convolutio
 translation equivariant, so the position adds nothing to the picture of a vector, and the centre
 keeps the pattern away from the zero padding at the borders. The image is then fed to the model
 at its own size (``input_size=size``): a render costs in proportion to its pixels, and the
-centre position's receptive field fills a small image (lucid's Building Blocks grid rendered
-its cells natively at 42 px). ``at="cell"`` puts each cell's objective at that cell's own
-position instead, which needs the model's input size (the render's map must have the photo's
-grid).
+centre position's receptive field fills a small image (the Building Blocks notebooks render
+their cells natively, a few dozen pixels wide). ``at="cell"`` puts each cell's objective at
+that cell's own position instead, which needs the model's input size (the render's map must
+have the photo's grid).
 
 Signed layers (before a ReLU) cannot go into NMF as they are. ``signed="split"`` (default)
-factorises ``[max(A, 0), max(-A, 0)]`` (lucid's ``ChannelReducer`` does the same) and gives
-each group the direction ``positive part - negative part``; ``signed="error"`` refuses signed
-activations and suggests a post-ReLU layer.
+factorises ``[max(A, 0), max(-A, 0)]`` (each channel's positive and negative parts as two
+non-negative features) and gives each group the direction ``positive part - negative
+part``; ``signed="error"`` refuses signed activations and suggests a post-ReLU layer.
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def grid_activations(model, image: Any, layer: str, *, max_cells: int = DEFAULT_
     float32, and the layer's own (h, w)."""
     m = as_model(model)
     _check_max_cells(max_cells)
-    _, h, w = _check_spatial(m, layer)
+    _check_spatial(m, layer)
     maps = feature_maps(m, image, layer)  # (C, h, w), from the cache when seen before
     if maps.ndim != 3:
         raise ActivationGridError(

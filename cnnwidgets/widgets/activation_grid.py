@@ -127,8 +127,7 @@ class ActivationGridViewer(BackgroundWidget):
         self._reprepare = self.debounced(self._prepare)
         self.observe(lambda _: self._reprepare(), ["layer", "n_groups", "size", "seed"])
         self.observe(self._on_cell, "cell")
-        if self.attempt(self._prepare):
-            self.status = "ready: press Start to render"
+        self.attempt(self._prepare)
 
     @validate("n_groups")
     def _valid_groups(self, proposal):
