@@ -17,6 +17,7 @@ from .data import ImageLoadError, datasets, load_image, sample_names
 
 # engines
 from .engines import featureviz
+from .engines.activation_grid import ActivationGrid, activation_grid
 from .engines.cam import CAM_METHODS as cam_methods
 from .engines.cam import cam
 from .engines.featuremaps import feature_maps, top_channels
@@ -31,6 +32,7 @@ from .models import Model, load_model
 
 # widgets
 from .widgets import (
+    ActivationGridViewer,
     Explorer,
     FeatureMapViewer,
     FeatureVisualizer,
@@ -63,6 +65,8 @@ __all__ = [
     "cam_methods",
     "visualize",
     "featureviz",
+    "activation_grid",
+    "ActivationGrid",
     "ActivationSpectrum",
     "pre_activation_layer",
     "pre_activation_layers",
@@ -78,4 +82,5 @@ __all__ = [
     "TrainingMonitor",
     "ConvolutionExplorer",
     "Explorer",
+    "ActivationGridViewer",
 ]

@@ -1,5 +1,6 @@
 """The widgets: thin anywidget classes that turn control traits into engine calls and pictures."""
 
+from .activation_grid import ActivationGridViewer
 from .base import BackgroundWidget, CNNWidget, Debouncer, WidgetError, bundle
 from .explorer import Explorer
 from .feature_maps import FeatureMapViewer
@@ -22,4 +23,5 @@ __all__ = [
     "FeatureVisualizer",
     "SpectrumViewer",
     "Explorer",
+    "ActivationGridViewer",
 ]

@@ -1,0 +1,373 @@
+// src/components/model.ts
+var Disposer = class {
+  constructor() {
+    this.fns = [];
+  }
+  add(fn) {
+    this.fns.push(fn);
+  }
+  /** Calls `callback` when trait `name` changes; removed on dispose. */
+  listen(model, name, callback) {
+    const event = `change:${name}`;
+    model.on(event, callback);
+    this.add(() => model.off(event, callback));
+  }
+  /** A DOM listener that is removed on dispose. */
+  dom(target, type, handler) {
+    target.addEventListener(type, handler);
+    this.add(() => target.removeEventListener(type, handler));
+  }
+  dispose() {
+    for (const fn of this.fns.splice(0).reverse()) fn();
+  }
+};
+function setTrait(model, name, value) {
+  model.set(name, value);
+  model.save_changes();
+}
+function action(model, type, extra = {}, buffers) {
+  model.send({ type, ...extra }, void 0, buffers);
+}
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") el.className = v;
+    else el.setAttribute(k, v);
+  }
+  for (const c of children) el.append(c);
+  return el;
+}
+
+// src/components/select.ts
+function pair(o) {
+  return Array.isArray(o) ? [String(o[0]), o[1]] : [String(o), o];
+}
+function select(model, name, opts, d) {
+  const sel = h("select", { "data-testid": opts.testid ?? name, "aria-label": opts.label });
+  const wrap = h("label", { class: "cnnw-field" }, h("span", { class: "cnnw-label" }, opts.label), sel);
+  const optionsTrait = opts.optionsTrait ?? `${name}_options`;
+  let values = [];
+  const fill = () => {
+    const list = opts.options ?? model.get(optionsTrait) ?? [];
+    values = [];
+    sel.replaceChildren();
+    for (const o of list) {
+      const [label, value] = pair(o);
+      values.push(value);
+      sel.append(h("option", { value: String(values.length - 1) }, label));
+    }
+    sync();
+  };
+  const sync = () => {
+    const current = model.get(name);
+    const i = values.findIndex((v) => v === current || String(v) === String(current));
+    sel.value = i >= 0 ? String(i) : "";
+  };
+  d.dom(sel, "change", () => {
+    const i = Number(sel.value);
+    if (i >= 0 && i < values.length) setTrait(model, name, values[i]);
+  });
+  d.dom(sel, "keydown", (e) => e.stopPropagation());
+  d.listen(model, name, sync);
+  if (!opts.options) d.listen(model, optionsTrait, fill);
+  fill();
+  return wrap;
+}
+
+// src/components/slider.ts
+function defaultFormat(v) {
+  return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 1 ? 2 : 1);
+}
+function slider(model, name, opts, d) {
+  const testid = opts.testid ?? name;
+  const input = h("input", { type: "range", "data-testid": testid, "aria-label": opts.label });
+  const value = h("output", { class: "cnnw-value", "data-testid": `${testid}-value` });
+  const wrap = h(
+    "label",
+    { class: "cnnw-field cnnw-slider" },
+    h("span", { class: "cnnw-label" }, opts.label),
+    input,
+    value
+  );
+  const format = opts.format ?? defaultFormat;
+  const bounds = () => {
+    input.min = String(opts.minTrait ? model.get(opts.minTrait) : opts.min ?? 0);
+    input.max = String(opts.maxTrait ? model.get(opts.maxTrait) : opts.max ?? 1);
+    input.step = String(opts.step ?? 1);
+  };
+  const sync = () => {
+    const v = Number(model.get(name));
+    input.value = String(v);
+    value.textContent = format(v);
+  };
+  d.dom(input, "input", () => {
+    const v = Number(input.value);
+    value.textContent = format(v);
+    setTrait(model, name, v);
+  });
+  d.dom(input, "keydown", (e) => e.stopPropagation());
+  d.listen(model, name, sync);
+  if (opts.minTrait) d.listen(model, opts.minTrait, () => {
+    bounds();
+    sync();
+  });
+  if (opts.maxTrait) d.listen(model, opts.maxTrait, () => {
+    bounds();
+    sync();
+  });
+  bounds();
+  sync();
+  return wrap;
+}
+
+// src/components/image_view.ts
+function toBytes(data) {
+  if (!data) return new Uint8Array(0);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(0);
+}
+function sniffMime(bytes) {
+  if (bytes.length >= 4 && bytes[0] === 137 && bytes[1] === 80 && bytes[2] === 78 && bytes[3] === 71)
+    return "image/png";
+  if (bytes.length >= 3 && bytes[0] === 255 && bytes[1] === 216 && bytes[2] === 255) return "image/jpeg";
+  return "";
+}
+function imageView(model, name, opts, d) {
+  const img = h("img", {
+    class: "cnnw-image" + (opts.pixelated ? " cnnw-pixelated" : ""),
+    "data-testid": opts.testid ?? name,
+    alt: opts.alt ?? name,
+    draggable: "false"
+  });
+  let url = "";
+  const release = () => {
+    if (url && typeof URL.revokeObjectURL === "function") URL.revokeObjectURL(url);
+    url = "";
+  };
+  const draw = () => {
+    const bytes = toBytes(model.get(name));
+    const mime = sniffMime(bytes);
+    release();
+    if (!mime) {
+      img.removeAttribute("src");
+      img.dataset.empty = "true";
+      return;
+    }
+    url = URL.createObjectURL(new Blob([bytes.slice()], { type: mime }));
+    img.src = url;
+    img.dataset.empty = "false";
+    img.dataset.mime = mime;
+    img.dataset.bytes = String(bytes.length);
+  };
+  if (opts.onClick) {
+    const onClick = opts.onClick;
+    img.classList.add("cnnw-clickable");
+    d.dom(img, "click", (e) => {
+      const r = img.getBoundingClientRect();
+      if (r.width <= 0 || r.height <= 0) return;
+      onClick(
+        Math.min(Math.max((e.clientX - r.left) / r.width, 0), 1),
+        Math.min(Math.max((e.clientY - r.top) / r.height, 0), 1)
+      );
+    });
+  }
+  d.listen(model, name, draw);
+  d.add(release);
+  draw();
+  return img;
+}
+
+// src/components/progress_bar.ts
+function progressBar(model, d, valueTrait = "progress", textTrait = "status") {
+  const bar = h("progress", { "data-testid": valueTrait, max: "1", value: "0" });
+  const text = h("span", { class: "cnnw-status", "data-testid": textTrait });
+  const wrap = h("div", { class: "cnnw-progress" }, bar, text);
+  const sync = () => {
+    const v = Number(model.get(valueTrait) ?? 0);
+    bar.value = Math.min(Math.max(v, 0), 1);
+    text.textContent = String(model.get(textTrait) ?? "");
+  };
+  d.listen(model, valueTrait, sync);
+  d.listen(model, textTrait, sync);
+  sync();
+  return wrap;
+}
+
+// src/components/error_banner.ts
+function errorBanner(model, d) {
+  const text = h("span", { class: "cnnw-error-text" });
+  const close = h("button", {
+    type: "button",
+    class: "cnnw-error-close",
+    "aria-label": "dismiss",
+    "data-testid": "error-dismiss"
+  }, "×");
+  const banner = h("div", { class: "cnnw-error", role: "alert", "data-testid": "error" }, text, close);
+  const sync = () => {
+    const msg = String(model.get("error") ?? "");
+    text.textContent = msg;
+    banner.hidden = msg === "";
+  };
+  d.dom(close, "click", () => setTrait(model, "error", ""));
+  d.listen(model, "error", sync);
+  sync();
+  return banner;
+}
+
+// src/components/buttons.ts
+function button(model, type, label, d, testid = type) {
+  const b = h("button", { type: "button", class: "cnnw-button", "data-testid": testid }, label);
+  d.dom(b, "click", () => action(model, type));
+  return b;
+}
+function startStop(model, d, labels = { start: "Start", stop: "Stop" }) {
+  const start = button(model, "start", labels.start, d);
+  start.classList.add("cnnw-primary");
+  const stop = button(model, "stop", labels.stop, d);
+  const sync = () => {
+    const running = Boolean(model.get("running"));
+    start.disabled = running;
+    stop.disabled = !running;
+  };
+  d.listen(model, "running", sync);
+  sync();
+  return h("div", { class: "cnnw-buttons" }, start, stop);
+}
+
+// src/components/text.ts
+function textView(model, name, d, cls = "cnnw-caption", testid = name) {
+  const el = h("div", { class: cls, "data-testid": testid });
+  const sync = () => {
+    el.textContent = String(model.get(name) ?? "");
+  };
+  d.listen(model, name, sync);
+  sync();
+  return el;
+}
+
+// src/components/layout.ts
+function frame(model, el, kind, d) {
+  const controls = h("div", { class: "cnnw-controls" });
+  const body = h("div", { class: "cnnw-body" });
+  const root = h(
+    "div",
+    { class: `cnnw cnnw-${kind}`, "data-widget": kind },
+    errorBanner(model, d),
+    controls,
+    body
+  );
+  el.append(root);
+  d.add(() => root.remove());
+  const busy = () => root.classList.toggle("cnnw-busy", Boolean(model.get("busy")));
+  d.listen(model, "busy", busy);
+  busy();
+  return { root, controls, body };
+}
+function figure(caption, ...children) {
+  const f = h("figure", { class: "cnnw-figure" }, ...children);
+  if (caption) f.append(caption);
+  return f;
+}
+
+// src/widgets/activation_grid_viewer.ts
+var HOVER_DWELL_MS = 250;
+function cellAt(layout, x, y) {
+  const nrows = Math.floor(Number(layout?.nrows ?? 0));
+  const ncols = Math.floor(Number(layout?.ncols ?? 0));
+  if (!(nrows > 0 && ncols > 0) || !Number.isFinite(x) || !Number.isFinite(y)) return void 0;
+  if (x < 0 || x > 1 || y < 0 || y > 1) return void 0;
+  return [Math.min(Math.floor(y * nrows), nrows - 1), Math.min(Math.floor(x * ncols), ncols - 1)];
+}
+function sameCell(a, b) {
+  return Array.isArray(a) && Number(a[0]) === b[0] && Number(a[1]) === b[1];
+}
+function cellPicker(model, img, readout, d) {
+  let timer;
+  const cancel = () => {
+    if (timer !== void 0) clearTimeout(timer);
+    timer = void 0;
+  };
+  const choose = (cell) => {
+    cancel();
+    if (!sameCell(model.get("cell"), cell)) setTrait(model, "cell", cell);
+  };
+  const at = (e) => {
+    const r = img.getBoundingClientRect();
+    if (r.width <= 0 || r.height <= 0) return void 0;
+    return cellAt(
+      model.get("grid_layout"),
+      (e.clientX - r.left) / r.width,
+      (e.clientY - r.top) / r.height
+    );
+  };
+  let shown;
+  d.dom(img, "mousemove", (e) => {
+    const cell = at(e);
+    if (!cell) return;
+    const key = `${cell[0]},${cell[1]}`;
+    if (key === shown) return;
+    shown = key;
+    readout.textContent = `pointer: row ${cell[0]} · col ${cell[1]}`;
+    cancel();
+    timer = setTimeout(() => choose(cell), HOVER_DWELL_MS);
+  });
+  d.dom(img, "mouseleave", () => {
+    cancel();
+    shown = void 0;
+    readout.textContent = "";
+  });
+  d.dom(img, "click", (e) => {
+    const cell = at(e);
+    if (cell) choose(cell);
+  });
+  d.add(cancel);
+}
+function cellText(model) {
+  const c = model.get("cell");
+  return Array.isArray(c) && c.length === 2 ? `cell: row ${c[0]} · col ${c[1]}` : "";
+}
+function render({ model, el }) {
+  const d = new Disposer();
+  const f = frame(model, el, "activation-grid-viewer", d);
+  f.controls.append(
+    select(model, "layer", { label: "Layer" }, d),
+    slider(model, "n_groups", { label: "Groups", min: 0, maxTrait: "n_groups_max" }, d),
+    slider(model, "steps", { label: "Steps", min: 8, max: 1024, step: 8 }, d),
+    select(model, "size", { label: "Size", options: [32, 48, 64, 96, 128] }, d),
+    slider(model, "seed", { label: "Seed", min: 0, max: 99 }, d),
+    startStop(model, d)
+  );
+  const readout = h("span", { class: "cnnw-status", "data-testid": "hover" });
+  const chosen = h("span", { class: "cnnw-status", "data-testid": "cell" });
+  const syncCell = () => {
+    chosen.textContent = cellText(model);
+  };
+  d.listen(model, "cell", syncCell);
+  syncCell();
+  const view = imageView(model, "view", { alt: "photo with the layer's grid" }, d);
+  const cells = imageView(model, "mosaic", { alt: "visualization of every cell" }, d);
+  for (const img of [view, cells]) {
+    img.classList.add("cnnw-clickable");
+    cellPicker(model, img, readout, d);
+  }
+  const detail = imageView(model, "detail", { alt: "the chosen cell's visualization" }, d);
+  const groups = imageView(model, "groups", { alt: "NMF groups over the photo" }, d);
+  const strip = imageView(model, "strip", { alt: "visualization of every group" }, d);
+  f.body.append(
+    h("div", { class: "cnnw-agrid-progress" }, progressBar(model, d)),
+    figure(h("div", { class: "cnnw-caption" }, chosen, " ", readout), view),
+    figure(h("div", { class: "cnnw-caption" }, "every cell, visualised"), cells),
+    figure(textView(model, "caption", d), detail),
+    figure(h("div", { class: "cnnw-caption" }, "NMF groups"), groups),
+    figure(h("div", { class: "cnnw-caption" }, "each group: visualization, colour, map"), strip)
+  );
+  return () => d.dispose();
+}
+var activation_grid_viewer_default = { render };
+export {
+  HOVER_DWELL_MS,
+  cellAt,
+  cellPicker,
+  activation_grid_viewer_default as default
+};
