@@ -11,9 +11,12 @@ import torch
 from torch import nn
 from torchvision.transforms import InterpolationMode
 
+from ..core.errors import InputError, ModelError, ParameterError
 from ..core.guard import preserved
+from ..core.inputs import check_finite, ready_input
 from ..core.layers import LayerInfo, LayerNotFoundError, probe_layers
 from ..core.model_base import ModelBase
+from ..data.images import load_image
 from ..data.tensors import image_tensor
 from .output import OutputSpec, select_output
 
@@ -158,28 +161,39 @@ class Model(ModelBase):
         return self.denormalize(x)[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
     def _image_tensor(self, image: Any) -> torch.Tensor:
+        pil = load_image(image)
+        if pil.width == 0 or pil.height == 0:
+            # The resize would divide by the zero side (ZeroDivisionError deep in torchvision).
+            raise InputError(
+                f"the image is empty ({pil.width} x {pil.height} pixels): give an image of "
+                "at least 1 x 1 pixels"
+            )
         return image_tensor(
-            image, self.in_channels, self.resize_size, self.input_size, self.interpolation
+            pil, self.in_channels, self.resize_size, self.input_size, self.interpolation
         )
 
     def preprocess(self, images: Any) -> torch.Tensor:
         """One image (anything :func:`load_image` reads) or a list of them -> (N, C, H, W) input."""
         batch = images if isinstance(images, (list, tuple)) else [images]
         if not batch:
-            raise ValueError("no images to preprocess")
+            raise InputError("no images to preprocess: give one image or a non-empty list")
         x = torch.stack([self._image_tensor(im) for im in batch])
         return self.normalize(x.to(self.device, self.dtype))
 
     def prepare(self, images: Any) -> torch.Tensor:
-        """Like :meth:`preprocess`, but a 4-D tensor passes through as an input that is ready."""
+        """Images -> the input every engine feeds the model: the one place inputs are checked.
+
+        A 4-D tensor is an input that is ready (normalised floats, (N, C, H, W)): another float
+        dtype is cast to the model's, integer or empty tensors are refused. Anything else goes
+        through :meth:`preprocess`. NaN or infinite values are refused either way
+        (:class:`~cnnwidgets.core.InputError`, naming the input), since they would give
+        all-zero maps with a NaN score.
+        """
         if isinstance(images, torch.Tensor) and images.ndim == 4:
-            if images.shape[1] != self.in_channels:
-                raise ValueError(
-                    f"expected input of shape (N, {self.in_channels}, H, W), "
-                    f"got {tuple(images.shape)}"
-                )
-            return images.to(self.device)
-        return self.preprocess(images)
+            return ready_input(images, self.in_channels, self.dtype, self.device)
+        x = self.preprocess(images)
+        check_finite(x, "input prepared from the image(s)")
+        return x
 
     def example_input(self, batch: int = 1) -> torch.Tensor:
         return torch.zeros(
@@ -189,11 +203,14 @@ class Model(ModelBase):
     # ---- forward ------------------------------------------------------------------------
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Forward pass of a ready input, returning the selected logits (no state handling)."""
-        return select_output(self.module(x), self.output)
+        classes = len(self._labels) if self._labels is not None else None
+        return select_output(self.module(x), self.output, classes=classes, batch=x.shape[0])
 
     def predict(self, images: Any, k: int = 5):
         """Top-k classes: [(index, label, probability), ...]; a list of images gives a list of
-        those."""
+        those. ``k`` larger than the number of classes gives every class."""
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ParameterError(f"k must be a positive whole number, got {k!r}")
         x = self.prepare(images)
         with preserved(self.module), torch.inference_mode():
             probs = self.logits(x).softmax(-1)
@@ -234,7 +251,10 @@ class Model(ModelBase):
         """The last layer (in execution order) whose output is still a spatial map."""
         spatial = [info for info in self.layer_info.values() if info.spatial]
         if not spatial:
-            raise ValueError("this model has no layer with a spatial output to compute a CAM on")
+            raise ModelError(
+                f"{self.name} has no layer with a spatial (C, H, W) output, so there is no map "
+                f"to show (no CAM, no feature maps); its layers: {', '.join(self.layers)}"
+            )
         return max(spatial, key=lambda info: info.order).name
 
     def check_layer(self, name: str) -> str:

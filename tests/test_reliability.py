@@ -1,0 +1,274 @@
+"""No silent wrong answers, no races: the engine- and model-side reliability checks.
+
+1. inputs: non-finite values, other dtypes and empty tensors are refused (or cast) in one place;
+2. feature maps always equal a fresh forward pass, whatever edited the model in between;
+3. a module that runs more than once per forward pass is addressed as "name@k" by every engine;
+4. logits are picked from tuple/dict outputs only where that is certain;
+5. crashes and unclear errors (empty images, float64 models, models without convolutions,
+   odd targets and k, tracker states, ids and channels);
+6. training and engine calls take turns on one model.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import cnnwidgets as cw
+from cnnwidgets.core import InputError, ParameterError
+from cnnwidgets.core.errors import ModelError, ModelOutputError
+from cnnwidgets.models.output import select_output
+
+from .conftest import assert_left_as_found, model_snapshot
+
+# ---- models ----------------------------------------------------------------------------------
+
+
+def _bn_cnn():
+    """A small CNN with BatchNorm (running statistics are buffers)."""
+    torch.manual_seed(1)
+    module = nn.Sequential()
+    module.add_module("conv1", nn.Conv2d(3, 4, 3, padding=1))
+    module.add_module("bn1", nn.BatchNorm2d(4))
+    module.add_module("relu1", nn.ReLU())
+    module.add_module("conv2", nn.Conv2d(4, 6, 3, padding=1))
+    module.add_module("pool", nn.AdaptiveAvgPool2d(1))
+    module.add_module("flatten", nn.Flatten())
+    module.add_module("fc", nn.Linear(6, 5))
+    module.eval()  # as the engines run it: BatchNorm reads its running statistics
+    return cw.load_model(module, labels=[f"c{i}" for i in range(5)], input_size=16, device="cpu")
+
+
+def _inputs(n=2, size=16, seed=0):
+    return torch.randn(n, 3, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+# ---- 1. inputs -------------------------------------------------------------------------------
+
+ENGINES = {
+    "feature_maps": lambda m, x: cw.feature_maps(m, x, "conv2"),
+    "cam": lambda m, x: cw.cam(m, x, layer="conv2"),
+    "saliency": lambda m, x: cw.saliency(m, x),
+    "predict": lambda m, x: m.predict(x),
+    "spectrum": lambda m, x: cw.ActivationSpectrum(m, "conv2", k=1).update(x),
+}
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_input_is_an_error_naming_the_input(tiny_cnn, engine, bad):
+    x = _inputs(2)
+    x[1, 0, 3, :5] = bad
+    before = model_snapshot(tiny_cnn)
+    with pytest.raises(InputError) as info:
+        ENGINES[engine](tiny_cnn, x)
+    msg = str(info.value)
+    assert "(2, 3, 16, 16)" in msg and "float32" in msg, msg
+    assert "5 " in msg and ("NaN" if bad != bad else "infinite") in msg, msg
+    assert "image 1" in msg, msg
+    assert_left_as_found(before, tiny_cnn)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+def test_float_inputs_are_cast_to_the_models_dtype(tiny_cnn, dtype):
+    x = _inputs(1).to(dtype)
+    assert tiny_cnn.prepare(x).dtype == torch.float32
+    ref = cw.feature_maps(tiny_cnn, x.float(), "conv2")
+    np.testing.assert_array_equal(cw.feature_maps(tiny_cnn, x, "conv2"), ref)
+    assert cw.cam(tiny_cnn, x).map.shape == (16, 16)
+    tiny_cnn.module.double()
+    assert tiny_cnn.prepare(x).dtype == torch.float64
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int64, torch.bool])
+def test_integer_4d_tensors_are_refused(tiny_cnn, dtype):
+    x = torch.zeros(1, 3, 16, 16, dtype=dtype)
+    for engine in ENGINES.values():
+        with pytest.raises(InputError, match="normali[sz]ed floats") as info:
+            engine(tiny_cnn, x)
+        assert str(dtype).replace("torch.", "") in str(info.value)
+        assert "preprocess" in str(info.value)
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 16, 16), (1, 3, 0, 16), (2, 3, 16, 0)])
+def test_empty_4d_tensors_are_refused(tiny_cnn, shape):
+    for engine in ENGINES.values():
+        with pytest.raises(InputError, match="empty") as info:
+            engine(tiny_cnn, torch.zeros(shape))
+        assert str(shape) in str(info.value)
+
+
+def test_wrong_channel_count_is_an_input_error(tiny_cnn):
+    with pytest.raises(InputError, match=r"\(N, 3, H, W\)"):
+        tiny_cnn.prepare(torch.zeros(1, 4, 16, 16))
+
+
+# ---- 4. logits from tuples and dicts ---------------------------------------------------------
+
+
+class _Returns(nn.Module):
+    """A classifier that returns ``shape_fn(features, logits)``."""
+
+    def __init__(self, wrap):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = nn.Linear(4, 7)
+        self.wrap = wrap
+
+    def forward(self, x):
+        feats = self.conv(x).mean((2, 3))
+        return self.wrap(feats, self.fc(feats))
+
+
+Out = namedtuple("Out", ["logits", "aux"])
+LABELS7 = [f"c{i}" for i in range(7)]
+
+
+def _wrap(wrap, **kw):
+    return cw.load_model(_Returns(wrap), input_size=8, device="cpu", **kw)
+
+
+def _plain_logits(m, x):
+    with torch.no_grad():
+        return m.module.fc(m.module.conv(x).mean((2, 3)))
+
+
+def test_certain_outputs_are_picked():
+    x = _inputs(2, size=8)
+    cases = [
+        lambda f, lg: lg,  # a single tensor
+        lambda f, lg: Out(lg, f),  # a .logits attribute
+        lambda f, lg: {"features": f, "logits": lg},  # a "logits" key
+    ]
+    for wrap in cases:
+        m = _wrap(wrap)
+        torch.testing.assert_close(m.logits(x), _plain_logits(m, x))
+    # The one (N, K) tensor, beside feature maps.
+    m = _wrap(lambda f, lg: (f[:, :, None, None], lg))
+    torch.testing.assert_close(m.logits(x), _plain_logits(m, x))
+    # With labels: the one tensor whose last dimension is the label count.
+    for wrap in (
+        lambda f, lg: (f, lg),
+        lambda f, lg: {"features": f, "class_scores": lg},
+        lambda f, lg: {"a": [f, {"deep": lg}]},
+    ):
+        m = _wrap(wrap, labels=LABELS7)
+        torch.testing.assert_close(m.logits(x), _plain_logits(m, x))
+        assert m.num_classes == 7
+
+
+@pytest.mark.parametrize(
+    "wrap, shown",
+    [
+        (lambda f, lg: (f, lg), ["[0] Tensor (2, 4)", "[1] Tensor (2, 7)"]),
+        (
+            lambda f, lg: {"features": f, "class_scores": lg},
+            ["['features'] Tensor (2, 4)", "['class_scores'] Tensor (2, 7)"],
+        ),
+    ],
+)
+def test_uncertain_outputs_are_an_error_showing_the_structure(wrap, shown):
+    m = _wrap(wrap)
+    with pytest.raises(ModelOutputError) as info:
+        m.logits(_inputs(2, size=8))
+    msg = str(info.value)
+    for line in shown:
+        assert line in msg, msg
+    assert "output=" in msg
+    # Labels that match two tensors, or none, are no more certain.
+    both = _wrap(lambda f, lg: (lg, lg * 2), labels=LABELS7)
+    with pytest.raises(ModelOutputError, match="output="):
+        both.logits(_inputs(1, size=8))
+    with pytest.raises(ModelOutputError, match="output="):
+        _wrap(wrap, labels=LABELS7[:3]).logits(_inputs(1, size=8))
+
+
+def test_picking_with_output_and_bad_selectors():
+    x = _inputs(2, size=8)
+    m = _wrap(lambda f, lg: (f, lg), output=1)
+    torch.testing.assert_close(m.logits(x), _plain_logits(m, x))
+    m = _wrap(lambda f, lg: {"f": f, "s": lg}, output="s")
+    torch.testing.assert_close(m.logits(x), _plain_logits(m, x))
+    m = _wrap(lambda f, lg: {"f": f, "s": lg}, output=lambda out: out["s"])
+    torch.testing.assert_close(m.logits(x), _plain_logits(m, x))
+
+    with pytest.raises(ModelOutputError, match=r"output=5.*tuple of 2") as info:
+        _wrap(lambda f, lg: (f, lg), output=5).logits(x)
+    assert "[1] Tensor (2, 7)" in str(info.value)
+    with pytest.raises(ModelOutputError, match="'scores'.*'f', 's'"):
+        _wrap(lambda f, lg: {"f": f, "s": lg}, output="scores").logits(x)
+
+    def broken(out):
+        return out["nope"]
+
+    with pytest.raises(ModelOutputError, match="broken.*KeyError") as info:
+        _wrap(lambda f, lg: {"f": f, "s": lg}, output=broken).logits(x)
+    assert isinstance(info.value.__cause__, KeyError)
+    with pytest.raises(ModelOutputError, match="not a tensor"):
+        _wrap(lambda f, lg: (f, "text"), output=1).logits(x)
+    with pytest.raises(ModelOutputError, match=r"\(N, classes\)"):
+        select_output(torch.zeros(2, 3, 4, 4))
+
+
+# ---- 5. crashes and unclear errors ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(0, 0, 3), (0, 5, 3), (5, 0, 3)])
+def test_an_empty_image_is_refused_by_the_preprocessing(tiny_cnn, shape):
+    img = np.zeros(shape, np.uint8)
+    for call in (
+        lambda: cw.cam(tiny_cnn, img),
+        lambda: cw.feature_maps(tiny_cnn, img, "conv1"),
+        lambda: tiny_cnn.preprocess(img),
+    ):
+        with pytest.raises(InputError, match="empty"):
+            call()
+
+
+def test_preprocess_of_no_images_is_an_input_error(tiny_cnn):
+    with pytest.raises(InputError, match="no images"):
+        tiny_cnn.preprocess([])
+
+
+def _no_conv_model():
+    module = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 4))
+    return cw.load_model(module, input_size=8, device="cpu")
+
+
+def test_default_cam_layer_of_a_model_without_convolutions(tiny_cnn):
+    m = _no_conv_model()
+    with pytest.raises(ModelError, match="spatial"):
+        _ = m.default_cam_layer
+    with pytest.raises(ModelError, match="spatial"):
+        cw.cam(m, _inputs(1, size=8))
+
+
+def test_targets_given_as_tensors_and_arrays(tiny_cnn):
+    x = _inputs(1)
+    ref = cw.cam(tiny_cnn, x, target=4)
+    for t in (torch.tensor(4), np.int64(4), np.array(4), torch.tensor([4]), [torch.tensor(4)]):
+        a = cw.cam(tiny_cnn, x, target=t)
+        assert a.target == 4 and np.array_equal(a.raw, ref.raw)
+        assert cw.saliency(tiny_cnn, x, target=t).target == 4
+    for bad, words in (
+        (torch.tensor(4.5), "4.5"),
+        (torch.tensor(True), "True"),
+        (torch.tensor([[4]]), r"shape \(1, 1\)"),
+        (4.0, "float"),
+    ):
+        with pytest.raises(ParameterError, match=words):
+            cw.cam(tiny_cnn, x, target=bad)
+
+
+@pytest.mark.parametrize("k", [-1, 0, 2.5, True, "3"])
+def test_predict_k_must_be_a_positive_whole_number(tiny_cnn, k):
+    with pytest.raises(ParameterError, match="k must be a positive whole number"):
+        tiny_cnn.predict(_inputs(1), k=k)
+
+
+def test_predict_k_larger_than_the_classes_gives_every_class(tiny_cnn):
+    assert len(tiny_cnn.predict(_inputs(1), k=50)) == 5
