@@ -107,6 +107,71 @@ def test_wrong_channel_count_is_an_input_error(tiny_cnn):
         tiny_cnn.prepare(torch.zeros(1, 4, 16, 16))
 
 
+# ---- 2. feature maps are never stale -----------------------------------------------------------
+
+
+def _fresh(model, x, upto):
+    """The output of the Sequential's children up to ``upto``, called directly (no hooks)."""
+    out = x
+    with torch.no_grad():
+        for name, mod in model.module.named_children():
+            out = mod(out)
+            if name == upto:
+                return out[0].numpy()
+    raise AssertionError(upto)
+
+
+def _sgd_step(model):
+    opt = torch.optim.SGD(model.module.parameters(), lr=0.5)
+    model.module.train()
+    loss = model.module(_inputs(4, seed=5)).square().mean()
+    loss.backward()
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    model.module.eval()
+
+
+def _assign_state(model):
+    state = {k: v * 2 + 0.1 for k, v in model.module.state_dict().items()}
+    model.module.load_state_dict(state, assign=True)
+
+
+EDITS = {
+    "weight.data.mul_": lambda m: m.module.conv1.weight.data.mul_(2),
+    "bias.data.copy_": lambda m: m.module.conv1.bias.data.copy_(torch.arange(4.0)),
+    "load_state_dict": lambda m: m.module.load_state_dict(
+        {k: v * 2 + 0.1 for k, v in m.module.state_dict().items()}
+    ),
+    "load_state_dict(assign=True)": _assign_state,
+    "optimizer step": _sgd_step,
+    "running_mean.add_": lambda m: m.module.bn1.running_mean.add_(1.0),
+    "running_var.data.mul_": lambda m: m.module.bn1.running_var.data.mul_(4.0),
+    "replaced submodule": lambda m: setattr(m.module, "relu1", nn.Tanh()),
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_feature_maps_follow_every_edit_of_the_model(edit):
+    m = _bn_cnn()
+    x = _inputs(1, seed=3)
+    first = cw.feature_maps(m, x, "conv2")
+    np.testing.assert_allclose(first, _fresh(m, x, "conv2"), rtol=1e-5, atol=1e-6)
+    EDITS[edit](m)
+    again = cw.feature_maps(m, x, "conv2")
+    np.testing.assert_allclose(again, _fresh(m, x, "conv2"), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(again, first), "the model changed, the maps must too"
+
+
+def test_feature_maps_of_an_image_follow_a_weight_edit(tiny_cnn, cat):
+    first = cw.feature_maps(tiny_cnn, cat, "conv2")
+    tiny_cnn.module.conv1.weight.data.mul_(2)
+    again = cw.feature_maps(tiny_cnn, cat, "conv2")
+    np.testing.assert_allclose(
+        again, _fresh(tiny_cnn, tiny_cnn.prepare(cat), "conv2"), rtol=1e-5, atol=1e-6
+    )
+    assert not np.allclose(again, first)
+
+
 # ---- 4. logits from tuples and dicts ---------------------------------------------------------
 
 
