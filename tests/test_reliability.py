@@ -16,11 +16,15 @@ from collections import namedtuple
 import numpy as np
 import pytest
 import torch
+import torchvision
 from torch import nn
 
 import cnnwidgets as cw
-from cnnwidgets.core import InputError, ParameterError
+from cnnwidgets.core import CNNWidgetsError, InputError, ParameterError
 from cnnwidgets.core.errors import ModelError, ModelOutputError
+from cnnwidgets.core.layers import AmbiguousLayerError
+from cnnwidgets.engines.spectrum import pre_activation_layer, pre_activation_layers
+from cnnwidgets.engines.spectrum.receptive_field import receptive_field
 from cnnwidgets.models.output import select_output
 
 from .conftest import assert_left_as_found, model_snapshot
@@ -43,8 +47,33 @@ def _bn_cnn():
     return cw.load_model(module, labels=[f"c{i}" for i in range(5)], input_size=16, device="cpu")
 
 
+@pytest.fixture(scope="module")
+def resnet():
+    """torchvision's ResNet-18 (random weights, 10 classes) at 64 x 64: each block's `relu`
+    runs twice per forward pass."""
+    torch.manual_seed(0)
+    module = torchvision.models.resnet18(weights=None, num_classes=10).eval()
+    return cw.load_model(module, labels=[f"c{i}" for i in range(10)], input_size=64, device="cpu")
+
+
 def _inputs(n=2, size=16, seed=0):
     return torch.randn(n, 3, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+def _call_outputs(model, layer_module, x):
+    """Every output of ``layer_module`` in one plain forward pass, by a hook written here."""
+    outs = []
+
+    def hook(_mod, _inp, out):
+        outs.append(out.detach().clone())  # ResNet's relu is in place: copy at once
+
+    handle = layer_module.register_forward_hook(hook)
+    try:
+        with torch.no_grad():
+            model.module(x)
+    finally:
+        handle.remove()
+    return outs
 
 
 # ---- 1. inputs -------------------------------------------------------------------------------
@@ -170,6 +199,156 @@ def test_feature_maps_of_an_image_follow_a_weight_edit(tiny_cnn, cat):
         again, _fresh(tiny_cnn, tiny_cnn.prepare(cat), "conv2"), rtol=1e-5, atol=1e-6
     )
     assert not np.allclose(again, first)
+
+
+# ---- 3. modules that run more than once ----------------------------------------------------------
+
+RELU = "layer4.1.relu"
+
+
+def test_layer_names_with_call_indices(resnet):
+    assert resnet.layer_info[RELU].calls == 2
+    assert RELU in resnet.layers  # module names: the public list is unchanged
+    assert RELU not in resnet.spatial_layers and RELU not in resnet.layer_names
+    for k in (0, 1):
+        assert f"{RELU}@{k}" in resnet.spatial_layers and f"{RELU}@{k}" in resnet.layer_names
+        assert resnet.resolve_layer(f"{RELU}@{k}") == (resnet.module.get_submodule(RELU), k)
+        assert resnet.check_layer(f"{RELU}@{k}") == f"{RELU}@{k}"
+        assert resnet.layer_info[f"{RELU}@{k}"].call == k
+    assert resnet.resolve_layer("conv1") == (resnet.module.conv1, 0)
+    assert "conv1" in resnet.layer_names and "conv1@0" not in resnet.layer_names
+    with pytest.raises(AmbiguousLayerError) as info:
+        resnet.check_layer(RELU)
+    assert str(info.value) == (f"{RELU} runs 2 times per forward pass: use {RELU}@0 or {RELU}@1")
+    assert isinstance(info.value, CNNWidgetsError)
+    with pytest.raises(cw.LayerNotFoundError, match="runs 2 times"):
+        resnet.check_layer(f"{RELU}@2")
+    with pytest.raises(cw.LayerNotFoundError):
+        resnet.check_layer("conv1@1")
+    assert "@" not in resnet.default_cam_layer or resnet.default_cam_layer in resnet.layer_names
+    assert resnet.layer_info[resnet.default_cam_layer].calls == 1 or "@" in (
+        resnet.default_cam_layer
+    )
+
+
+def test_default_cam_layer_is_never_ambiguous():
+    class LastIsShared(nn.Module):
+        """The last spatial output comes from the second call of a shared module."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.act = nn.ReLU()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            h = self.act(self.conv(x))
+            h = self.act(h - 0.5)
+            return self.fc(h.mean((2, 3)))
+
+    m = cw.load_model(LastIsShared(), input_size=8, device="cpu")
+    assert m.default_cam_layer == "act@1"
+    assert m.spatial_layers == ["conv", "act@0", "act@1"]
+
+
+@pytest.mark.parametrize("k", [0, 1])
+def test_every_engine_reads_the_same_call(resnet, k):
+    x = _inputs(2, size=64, seed=7)
+    module = resnet.module.get_submodule(RELU)
+    outs = _call_outputs(resnet, module, x)
+    assert len(outs) == 2 and not torch.allclose(outs[0], outs[1])
+    want = outs[k]
+    name = f"{RELU}@{k}"
+
+    maps = cw.feature_maps(resnet, x, name)
+    np.testing.assert_allclose(maps, want.numpy(), rtol=1e-4, atol=1e-5)
+
+    def channel_sum(A, G, call):
+        return A.sum(1)
+
+    def grad_times_act(A, G, call):
+        return (G * A).sum(1)
+
+    cw.cam_methods.register("test_channel_sum", gradient=False, replace=True)(channel_sum)
+    cw.cam_methods.register("test_grad_x_act", gradient=True, replace=True)(grad_times_act)
+    try:
+        raw = np.stack(
+            [a.raw for a in cw.cam(resnet, x, name, target=3, method="test_channel_sum")]
+        )
+        np.testing.assert_allclose(raw, want.sum(1).numpy(), rtol=1e-4, atol=1e-4)
+        got = np.stack([a.raw for a in cw.cam(resnet, x, name, target=3, method="test_grad_x_act")])
+    finally:
+        cw.cam_methods.unregister("test_channel_sum")
+        cw.cam_methods.unregister("test_grad_x_act")
+    # Independent gradient: the k-th output replaced by a leaf, logit 3 back-propagated to it.
+    leaf = {}
+    seen = [0]
+
+    def hook(_mod, _inp, out):
+        i, seen[0] = seen[0], seen[0] + 1
+        if i == k:
+            leaf["a"] = out.detach().clone().requires_grad_()
+            return leaf["a"] * 1.0
+
+    handle = module.register_forward_hook(hook)
+    try:
+        logits = resnet.module(x)
+        logits[:, 3].sum().backward()
+    finally:
+        handle.remove()
+        resnet.module.zero_grad(set_to_none=True)
+    ref = (leaf["a"].grad * leaf["a"].detach()).sum(1).numpy()
+    np.testing.assert_allclose(got, ref, rtol=1e-3, atol=1e-6)
+
+    s = cw.ActivationSpectrum(resnet, name, channels=range(6), k=2).update(x)
+    for c in range(6):
+        ex = s.examples(c)
+        assert ex["max"][0].value == pytest.approx(float(want[:, c].max()), rel=1e-4, abs=1e-5)
+        assert ex["min"][0].value == pytest.approx(float(want[:, c].min()), rel=1e-4, abs=1e-5)
+
+
+def test_feature_visualization_reads_the_named_call(resnet):
+    name = f"{RELU}@1"
+    result = cw.visualize(resnet, f"{name}:2", steps=1, size=64, transforms=None, seed=0)
+    images = torch.as_tensor(np.asarray(result)).permute(0, 3, 1, 2)
+    x = resnet.normalize(images)
+    outs = _call_outputs(resnet, resnet.module.get_submodule(RELU), x)
+    np.testing.assert_allclose(
+        result.objective_values, outs[1][:, 2].mean((1, 2)).numpy(), rtol=1e-3, atol=1e-5
+    )
+
+
+def test_a_bare_name_of_a_shared_module_is_refused_by_every_engine(resnet):
+    x = _inputs(1, size=64)
+    calls = {
+        "feature_maps": lambda: cw.feature_maps(resnet, x, RELU),
+        "cam": lambda: cw.cam(resnet, x, RELU),
+        "spectrum": lambda: cw.ActivationSpectrum(resnet, RELU, [0]),
+        "visualize": lambda: cw.visualize(resnet, f"{RELU}:0", steps=1, size=32),
+        "receptive_field": lambda: receptive_field(resnet, RELU),
+        "pre_activation_layer": lambda: pre_activation_layer(resnet, RELU),
+    }
+    for what, call in calls.items():
+        with pytest.raises(AmbiguousLayerError, match=f"use {RELU}@0 or {RELU}@1"):
+            call()
+            pytest.fail(what)
+
+
+def test_pre_activation_discovery_per_call(resnet):
+    # Call 0 reads bn1's output; call 1 reads bn2's output plus the shortcut, added in place
+    # inside the block's forward: no named layer produces it.
+    assert pre_activation_layer(resnet, f"{RELU}@0") == "layer4.1.bn1"
+    with pytest.raises(ValueError, match="by hand"):
+        pre_activation_layer(resnet, f"{RELU}@1")
+    found = pre_activation_layers(resnet)
+    assert "layer4.1.bn1" in found and "layer4.1.bn2" not in found
+    assert all(n in resnet.layer_names for n in found)
+
+
+def test_receptive_field_of_each_call(resnet):
+    box0, _, _ = receptive_field(resnet, f"{RELU}@0")
+    box1, _, _ = receptive_field(resnet, f"{RELU}@1", mass=None)
+    assert len(box0) == 4 and len(box1) == 4
 
 
 # ---- 4. logits from tuples and dicts ---------------------------------------------------------

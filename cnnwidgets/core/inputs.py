@@ -86,7 +86,8 @@ def activation_bytes(model) -> int:
     mods = dict(model.module.named_modules())
     info = [i for i in model.layer_info.values() if not any(True for _ in mods[i.name].children())]
     itemsize = next((p.element_size() for p in model.module.parameters()), 4)
-    return max(1, sum(int(np.prod(i.shape)) for i in info) * itemsize)
+    # Every call of a module that runs several times keeps its own output.
+    return max(1, sum(int(np.prod(s)) for i in info for s in (i.shapes or (i.shape,))) * itemsize)
 
 
 def auto_batch_size(model, *, with_grad: bool, limit: int = 64) -> int:

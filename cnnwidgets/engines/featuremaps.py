@@ -27,7 +27,7 @@ from ..core.model_base import as_model
 
 def _layer_forward(m, layer: str, x: torch.Tensor) -> torch.Tensor:
     """Run ``x`` up to and including ``layer``; return its output (detached)."""
-    target = m.module_of(layer)
+    target = m.resolve_layer(layer)
     with (
         preserved(m.module),
         torch.inference_mode(),

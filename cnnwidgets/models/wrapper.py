@@ -14,7 +14,7 @@ from torchvision.transforms import InterpolationMode
 from ..core.errors import InputError, ModelError, ParameterError
 from ..core.guard import preserved
 from ..core.inputs import check_finite, ready_input
-from ..core.layers import LayerInfo, LayerNotFoundError, probe_layers
+from ..core.layers import LayerNotFoundError, LayerTable, probe_layers
 from ..core.model_base import ModelBase
 from ..data.images import load_image
 from ..data.tensors import image_tensor
@@ -227,18 +227,31 @@ class Model(ModelBase):
 
     # ---- layers -------------------------------------------------------------------------
     @cached_property
-    def layer_info(self) -> dict[str, LayerInfo]:
-        """Every inspectable layer with its output shape, from one probe forward pass."""
-        return {info.name: info for info in probe_layers(self.module, self.example_input())}
+    def layer_info(self) -> LayerTable:
+        """Every inspectable layer with its output shape, from one probe forward pass.
+
+        Iterates module names; lookup also takes ``"name@k"``, one call of a module that runs
+        several times per forward pass (see :meth:`resolve_layer`)."""
+        return LayerTable(probe_layers(self.module, self.example_input()))
 
     @property
     def layers(self) -> list[str]:
-        """Names of the inspectable layers, in ``named_modules()`` order."""
+        """Names of the inspectable modules, in ``named_modules()`` order."""
         return list(self.layer_info)
 
     @property
+    def layer_names(self) -> list[str]:
+        """Every name an engine takes: module names, with ``"name@0"``, ``"name@1"``, ... in
+        place of a module that runs more than once per forward pass."""
+        return self.layer_info.names()
+
+    @property
     def spatial_layers(self) -> list[str]:
-        return [n for n, info in self.layer_info.items() if info.spatial]
+        """The names in :attr:`layer_names` whose output is a (C, H, W) map (what the layer
+        pickers of the widgets list)."""
+        return [
+            a.name for info in self.layer_info.values() for a in info.addressable() if a.spatial
+        ]
 
     @property
     def conv_layers(self) -> list[str]:
@@ -248,8 +261,9 @@ class Model(ModelBase):
 
     @property
     def default_cam_layer(self) -> str:
-        """The last layer (in execution order) whose output is still a spatial map."""
-        spatial = [info for info in self.layer_info.values() if info.spatial]
+        """The last layer (in execution order) whose output is still a spatial map; the call
+        of a module that runs several times is named ``"name@k"``."""
+        spatial = [a for info in self.layer_info.values() for a in info.addressable() if a.spatial]
         if not spatial:
             raise ModelError(
                 f"{self.name} has no layer with a spatial (C, H, W) output, so there is no map "
@@ -258,11 +272,22 @@ class Model(ModelBase):
         return max(spatial, key=lambda info: info.order).name
 
     def check_layer(self, name: str) -> str:
-        if name not in self.layer_info:
-            raise LayerNotFoundError(name, self.layers)
+        """``name`` if an engine can use it: a :class:`LayerNotFoundError` lists the valid
+        names, an :class:`~cnnwidgets.core.layers.AmbiguousLayerError` the calls of a module
+        that runs several times."""
+        self.layer_info.resolve(name)
         return name
 
+    def resolve_layer(self, name: str) -> tuple[nn.Module, int]:
+        """``(module, call)`` of a layer name, for the core's hooks: ``"layer4.1.relu@1"`` ->
+        (the relu module, 1); a module that runs once -> (module, 0). Errors as
+        :meth:`check_layer`."""
+        info = self.layer_info.resolve(name)
+        return self.module.get_submodule(info.module_name), info.call or 0
+
     def module_of(self, name: str) -> nn.Module:
-        """The submodule of a layer name; the error lists valid names, closest first."""
-        self.check_layer(name)
-        return self.module.get_submodule(name)
+        """The submodule of a layer name (``"name@k"`` too: all calls share one module, so
+        its weights are the same); the error lists valid names, closest first."""
+        if name not in self.layer_info:
+            raise LayerNotFoundError(name, self.layer_names)
+        return self.module.get_submodule(self.layer_info[name].module_name)

@@ -311,8 +311,10 @@ class Ascent:
             self.chunk = 1 if device.type == "cpu" else n
         else:
             self.chunk = int(chunk)
+        # (module, call) per layer name: "name@k" reads the k-th call of a module that runs
+        # several times, as every other engine does.
         self._modules = {
-            name: self.model.module_of(name) for name in sorted(wanted - {INPUT, LOGITS})
+            name: self.model.resolve_layer(name) for name in sorted(wanted - {INPUT, LOGITS})
         }
         self.step = 0
         self._losses: list[torch.Tensor] = []

@@ -240,7 +240,7 @@ class ActivationSpectrum:
         )
         keep = (lambda t: t.float()) if all_ch else (lambda t: t.index_select(1, idx).float())
         with capture(
-            {self.layer: m.module_of(self.layer)}, stop_after_last=True, transform=keep
+            {self.layer: m.resolve_layer(self.layer)}, stop_after_last=True, transform=keep
         ) as store:
             run_until_captured(lambda: m.module(x))
         if self.layer not in store:
