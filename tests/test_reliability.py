@@ -478,6 +478,34 @@ def test_preprocess_of_no_images_is_an_input_error(tiny_cnn):
         tiny_cnn.preprocess([])
 
 
+def test_feature_visualization_follows_a_float64_model(tiny_cnn):
+    tiny_cnn.module.double()
+    result = cw.visualize(tiny_cnn, "conv2:1", steps=3, size=16, seed=0)
+    assert np.asarray(result).shape == (1, 16, 16, 3)
+    assert np.isfinite(result.objective_values).all()
+    w = cw.FeatureVisualizer(tiny_cnn, "conv2", 1, steps=2, size=16)
+    try:
+        w.run()
+        assert w.error == "" and w.result is not None
+    finally:
+        w.close()
+
+
+def test_spectrum_viewer_with_optimized_images_on_a_float64_model(tiny_cnn):
+    tiny_cnn.module.double()
+    data = torch.randn(6, 3, 16, 16, dtype=torch.float64)
+    w = cw.SpectrumViewer(
+        tiny_cnn, "conv2", data, channels=[0, 1], k=2, optimized=True, autostart=False
+    )
+    try:
+        w.optimized_steps = 2
+        w.run()
+        w.flush()
+        assert w.error == "", w.error
+    finally:
+        w.close()
+
+
 def _no_conv_model():
     module = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 4))
     return cw.load_model(module, input_size=8, device="cpu")
