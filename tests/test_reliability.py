@@ -544,3 +544,56 @@ def test_predict_k_must_be_a_positive_whole_number(tiny_cnn, k):
 
 def test_predict_k_larger_than_the_classes_gives_every_class(tiny_cnn):
     assert len(tiny_cnn.predict(_inputs(1), k=50)) == 5
+
+
+def test_spectrum_load_state_dict_names_what_is_wrong(tiny_cnn):
+    s = cw.ActivationSpectrum(tiny_cnn, "conv2", [0, 1], k=2).update(_inputs(3))
+    good = s.state_dict()
+    with pytest.raises(InputError, match="missing.*config.*images_seen"):
+        s.load_state_dict({})
+    with pytest.raises(InputError, match="not a state"):
+        s.load_state_dict("state")
+    partial = s.state_dict()
+    del partial["columns"]["max"]
+    with pytest.raises(InputError, match="column 'max' is missing"):
+        s.load_state_dict(partial)
+    partial = s.state_dict()
+    del partial["columns"]["min"]["crop"]
+    with pytest.raises(InputError, match="column 'min'.*'crop' is missing"):
+        s.load_state_dict(partial)
+    wrong = s.state_dict()
+    wrong["columns"]["max"]["val"] = torch.zeros(3, 2)
+    with pytest.raises(InputError, match=r"'max'.*'val'.*\(3, 2\).*\(2, 2\)"):
+        s.load_state_dict(wrong)
+    other = cw.ActivationSpectrum(tiny_cnn, "conv2", [0, 1, 2], k=2).state_dict()
+    with pytest.raises(InputError, match="other settings: channels"):
+        s.load_state_dict(other)
+    # A refused state leaves the tracker as it was.
+    assert s.images_seen == 3
+    s.load_state_dict(good)
+    assert s.images_seen == 3 and s.examples(0)["max"]
+
+
+def test_spectrum_ids_name_images_once(tiny_cnn):
+    x = _inputs(3)
+    s = cw.ActivationSpectrum(tiny_cnn, "conv2", [0, 1], k=3)
+    with pytest.raises(InputError, match="'a'.*more than once"):
+        s.update(x, ids=["a", "a", "a"])
+    assert s.images_seen == 0  # refused before anything was counted
+    s.update(x, ids=["a", "b", "c"])
+    with pytest.raises(InputError, match="'b'.*already"):
+        s.update(x[:1], ids=["b"])
+    with pytest.raises(InputError, match="hashable"):
+        s.update(x[:1], ids=[["list"]])
+    for ex in s.examples(0).values():
+        ids = [e.image_id for e in ex]
+        assert len(ids) == len(set(ids))
+
+
+def test_spectrum_channels_must_be_whole_numbers(tiny_cnn):
+    with pytest.raises(ParameterError, match="1.5"):
+        cw.ActivationSpectrum(tiny_cnn, "conv2", [1.5])
+    with pytest.raises(ParameterError, match="True"):
+        cw.ActivationSpectrum(tiny_cnn, "conv2", [True])
+    s = cw.ActivationSpectrum(tiny_cnn, "conv2", [1.0, np.int64(2), torch.tensor(3)])
+    assert s.channels == [1, 2, 3] and all(type(c) is int for c in s.channels)
