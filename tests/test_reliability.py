@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import namedtuple
 
 import numpy as np
@@ -597,3 +599,86 @@ def test_spectrum_channels_must_be_whole_numbers(tiny_cnn):
         cw.ActivationSpectrum(tiny_cnn, "conv2", [True])
     s = cw.ActivationSpectrum(tiny_cnn, "conv2", [1.0, np.int64(2), torch.tensor(3)])
     assert s.channels == [1, 2, 3] and all(type(c) is int for c in s.channels)
+
+
+# ---- 6. training and engines take turns ---------------------------------------------------------
+
+
+def _train_data(n=16):
+    g = torch.Generator().manual_seed(0)
+    return torch.utils.data.TensorDataset(
+        torch.randn(n, 3, 16, 16, generator=g), torch.randint(0, 5, (n,), generator=g)
+    )
+
+
+def _together(first, second, timeout=60):
+    """Run two callables in two threads, ``first`` started first; return their exceptions."""
+    errors = []
+
+    def guarded(fn):
+        def run():
+            try:
+                fn()
+            except Exception as exc:  # noqa: BLE001 - every failure is the test's finding
+                errors.append(exc)
+
+        return run
+
+    threads = [threading.Thread(target=guarded(fn), daemon=True) for fn in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a thread hangs: a deadlock?"
+    return errors
+
+
+@pytest.mark.parametrize("train_first", [False, True])
+def test_train_and_engine_calls_take_turns(tiny_cnn, train_first):
+    x, data = _inputs(1), _train_data()
+    for trial in range(40):
+        training = threading.Event()
+
+        def train():
+            training.set()
+            try:
+                cw.train(tiny_cnn, data, epochs=1, batch_size=8, schedule=None, progress=False)
+            finally:
+                training.clear()
+
+        def engines():
+            # Until training has started and ended again (or for a while when it started
+            # first and is already done).
+            deadline = time.monotonic() + 5
+            while not training.is_set() and time.monotonic() < deadline and not train_first:
+                cw.feature_maps(tiny_cnn, x, "conv2")
+            for _ in range(3):
+                cw.cam(tiny_cnn, x)
+                cw.feature_maps(tiny_cnn, x, "conv2")
+            while training.is_set():
+                cw.cam(tiny_cnn, x)
+
+        order = (train, engines) if train_first else (engines, train)
+        errors = _together(*order)
+        assert not errors, f"trial {trial}: {errors[0]!r}"
+        assert all(p.requires_grad for p in tiny_cnn.module.parameters())
+        assert all(p.grad is None for p in tiny_cnn.module.parameters())
+
+
+def test_training_monitor_beside_a_running_feature_visualizer(tiny_cnn, no_thread_leak):
+    for trial in range(6):
+        fv = cw.FeatureVisualizer(tiny_cnn, "conv2", 0, steps=400, size=16)
+        tm = cw.TrainingMonitor(tiny_cnn, _train_data(), epochs=1, batch_size=8, schedule=None)
+        try:
+            first, second = (fv, tm) if trial % 2 == 0 else (tm, fv)
+            first.start()
+            time.sleep(0.01)
+            second.start()
+            tm.wait(60)
+            assert not tm.is_alive and tm.error == "", f"trial {trial}: {tm.error}"
+            assert tm.history is not None and len(tm.history.batches) == 2
+            fv.stop()
+            assert fv.error == "", f"trial {trial}: {fv.error}"
+        finally:
+            fv.close()
+            tm.close()
