@@ -513,6 +513,19 @@ def _no_conv_model():
     return cw.load_model(module, input_size=8, device="cpu")
 
 
+@pytest.mark.parametrize("widget", ["FeatureMapViewer", "FeatureVisualizer", "GradCAMViewer"])
+def test_widgets_on_a_model_without_convolutions_give_a_clear_error(widget, capfd):
+    import gc
+
+    m = _no_conv_model()
+    args = (m, "cat") if widget != "FeatureVisualizer" else (m,)
+    with pytest.raises(ModelError, match="spatial"):
+        getattr(cw, widget)(*args)
+    gc.collect()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
 def test_default_cam_layer_of_a_model_without_convolutions(tiny_cnn):
     m = _no_conv_model()
     with pytest.raises(ModelError, match="spatial"):
