@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import cnnwidgets as cw
+from cnnwidgets.core.layers import AmbiguousLayerError
 from cnnwidgets.engines.spectrum import (
     ActivationSpectrum,
     pre_activation_layer,
@@ -398,7 +399,11 @@ class _SharedReLU(torch.nn.Module):
 def test_pre_activation_layers_with_a_shared_activation():
     m = cw.load_model(_SharedReLU(), input_size=8, device="cpu", labels=None)
     assert pre_activation_layers(m) == ["bn1", "conv2"]
-    assert pre_activation_layer(m, "relu") == "bn1"
+    # One name per call (the bare name, which used to mean the first call, says neither).
+    assert pre_activation_layer(m, "relu@0") == "bn1"
+    assert pre_activation_layer(m, "relu@1") == "conv2"
+    with pytest.raises(AmbiguousLayerError, match="relu@0 or relu@1"):
+        pre_activation_layer(m, "relu")
     with pytest.raises(ValueError, match="by hand"):  # act reads h + 1, not a layer
         pre_activation_layer(m, "act")
 

@@ -6,10 +6,10 @@ Imports flow one way: core <- data <- models <- engines <- render <- widgets (se
 docs/architecture.md); ``tests/test_architecture.py`` checks it.
 """
 
-from .errors import CNNWidgetsError, InputError, ParameterError
+from .errors import CNNWidgetsError, InputError, ModelError, ModelOutputError, ParameterError
 from .guard import model_lock, preserved
 from .hooks import StopForward, capture, forward_hooks, run_until_captured
-from .layers import LayerInfo, LayerNotFoundError, probe_layers
+from .layers import AmbiguousLayerError, LayerInfo, LayerNotFoundError, LayerTable, probe_layers
 from .model_base import ModelBase, as_model
 from .registry import Entry, Param, Registry
 
@@ -17,6 +17,8 @@ __all__ = [
     "CNNWidgetsError",
     "InputError",
     "ParameterError",
+    "ModelError",
+    "ModelOutputError",
     "model_lock",
     "preserved",
     "StopForward",
@@ -25,6 +27,8 @@ __all__ = [
     "run_until_captured",
     "LayerInfo",
     "LayerNotFoundError",
+    "AmbiguousLayerError",
+    "LayerTable",
     "probe_layers",
     "ModelBase",
     "as_model",

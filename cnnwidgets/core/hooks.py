@@ -50,15 +50,19 @@ def forward_hooks(
     pre_hooks: Mapping[Target, PreHookFn] | None = None,
 ) -> Iterator[None]:
     """Register forward hooks (and forward pre-hooks) for the duration of a ``with`` block;
-    always removed after. A key ``(module, call)`` hooks only that call of the module."""
+    always removed after. A key ``(module, call)`` hooks only that call of the module (call 0
+    too: the later calls of a shared module must not overwrite what the first one gave); a
+    bare module key hooks every call."""
     handles = []
     try:
         for target, fn in (hooks or {}).items():
             module, call = _split(target)
-            handles.append(module.register_forward_hook(on_call(call, fn) if call else fn))
+            hook = on_call(call, fn) if isinstance(target, tuple) else fn
+            handles.append(module.register_forward_hook(hook))
         for target, fn in (pre_hooks or {}).items():
             module, call = _split(target)
-            handles.append(module.register_forward_pre_hook(on_call(call, fn) if call else fn))
+            hook = on_call(call, fn) if isinstance(target, tuple) else fn
+            handles.append(module.register_forward_pre_hook(hook))
         yield
     finally:
         for h in handles:
@@ -79,7 +83,8 @@ def capture(
     """Collect the outputs of named layers into a dict while the block runs forward passes.
 
     ``modules``: name -> module, or name -> (module, call) for one run of a module that runs
-    several times. ``transform`` maps each output before it is stored (default:
+    several times (calls are counted from the start of the block: one forward pass per
+    block). ``transform`` maps each output before it is stored (default:
     ``detach().clone()``, since a later in-place op such as ``ReLU(inplace=True)`` would
     otherwise change what was stored). With ``stop_after_last``, once every layer has produced
     its output the forward pass is ended by :class:`StopForward`; wrap the forward in

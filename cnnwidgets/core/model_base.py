@@ -17,8 +17,10 @@ class ModelBase:
 
     Subclasses provide: ``module`` (the ``nn.Module``), ``device``, ``dtype``,
     ``channels_last``, ``in_channels``, ``input_size``, ``labels``, ``num_classes``,
-    ``layer_info`` / ``layers`` / ``spatial_layers`` / ``check_layer`` / ``module_of``,
-    ``prepare`` (images -> ready input), ``normalize`` / ``denormalize`` and ``logits``.
+    ``layer_info`` / ``layers`` / ``layer_names`` / ``spatial_layers`` / ``check_layer`` /
+    ``resolve_layer`` (a name -> ``(module, call)`` for the hooks; ``"name@k"`` names the
+    k-th call of a module that runs several times) / ``module_of``, ``prepare`` (images ->
+    checked ready input), ``normalize`` / ``denormalize`` and ``logits``.
     """
 
     module: nn.Module

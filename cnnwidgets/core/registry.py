@@ -283,10 +283,21 @@ class Registry:
     # ---- widgets that show this registry ---------------------------------------------------
     def subscribe(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` after every change; held weakly (a closed widget is not kept)."""
+        # A reference removes itself when its widget is collected, not at the next change of
+        # the registry, which may never come: a notebook that opens many widgets would
+        # otherwise grow the list by one dead reference per widget.
         ref = (
-            weakref.WeakMethod(callback) if hasattr(callback, "__self__") else weakref.ref(callback)
+            weakref.WeakMethod(callback, self._forget)
+            if hasattr(callback, "__self__")
+            else weakref.ref(callback, self._forget)
         )
         self._listeners.append(ref)
+
+    def _forget(self, ref: weakref.ref) -> None:
+        try:
+            self._listeners.remove(ref)
+        except ValueError:  # already dropped by _notify
+            pass
 
     def _notify(self) -> None:
         alive = []

@@ -46,14 +46,17 @@ def resolve_targets(target: Any, logits: torch.Tensor, model=None) -> torch.Tens
         return logits.detach().argmax(-1)
     out = []
     for t in items:
+        if isinstance(t, (torch.Tensor, np.ndarray)) and t.ndim == 0:
+            t = t.item()  # a 0-d tensor or array inside a list: its number
         if t is None:
             out.append(None)
             continue
         if isinstance(t, str):
             t = _label_index(t, model)
-        if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)):
             raise ParameterError(
-                f"a target is a class index (int), a label name or None, not {t!r}"
+                f"a target is a class index (a whole number), a label name or None, not "
+                f"{t!r} (a {type(t).__name__})"
             )
         t = int(t)
         if not 0 <= t < classes:

@@ -228,14 +228,17 @@ def _smoothgrad_cam(A, G, call):  # pragma: no cover - cam() runs the wrapper it
 
 # ---- the base: activations (and gradients) of one layer ---------------------------------------
 def _activations_and_grads(m, layer_module, layer: str, x: torch.Tensor, target: Any):
-    """One forward (and a backward down to the layer only); returns A, G, logits, targets."""
+    """One forward (and a backward down to the layer only); returns A, G, logits, targets.
+
+    ``layer_module``: ``(module, call)`` from :meth:`Model.resolve_layer`; the hook acts on
+    that call only, as every other engine's does."""
     store: dict[str, torch.Tensor] = {}
 
     def hook(_mod, _inputs, out):
         if not isinstance(out, torch.Tensor):
             raise TypeError(f"layer {layer!r} returns a {type(out).__name__}, not a tensor")
         act = out.detach().requires_grad_()
-        store["act"] = act  # a module called twice keeps its last call
+        store["act"] = act
         # A non-leaf copy goes on: an in-place op after the layer (ReLU(inplace=True),
         # `out += identity`) then changes the copy, never the stored leaf.
         return act.clone()
@@ -320,7 +323,7 @@ def cam(
     used = entry.resolve(params)
     check_batch_size(batch_size)
     layer = _spatial_layer(m, layer)
-    layer_module = m.module_of(layer)
+    layer_module = m.resolve_layer(layer)
     x = input_layout(m.prepare(images), m)
     n = x.shape[0]
     per_target = target_list(target, n)

@@ -206,14 +206,19 @@ def train(
         raise ValueError(f"the learning rate must be positive, got {lr}")
     module = _module_of(model)
     dev = _pick_device(module, device)
-    module.to(dev)
     torch.manual_seed(seed)
     loader = _loader(train_data, batch_size, shuffle=True, seed=seed)
     steps_per_epoch = len(loader)
     if steps_per_epoch == 0:
         raise ValueError("the training data set is empty")
     total_steps = epochs * steps_per_epoch
-    params = [p for p in module.parameters() if p.requires_grad]
+    lock = model_lock(module)
+    # Under the model's lock: an engine call on another thread freezes every parameter for
+    # its duration (core.guard.preserved), so flags read outside the lock could say "nothing
+    # to train", and a move to another device must not happen in the middle of its forward.
+    with lock:
+        module.to(dev)
+        params = [p for p in module.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the model has no parameters that require gradients")
     opt = _optimizer(optimizer, params, lr, weight_decay)
@@ -238,7 +243,6 @@ def train(
     # The model's lock is held per batch, not for the whole run, so that a viewer on the same
     # model (feature maps while it trains) gets its turn between batches and never sees a
     # half-done step; other engines restore the train mode they find.
-    lock = model_lock(module)
     with lock:
         modes = [(m, m.training) for m in module.modules()]
         module.train()

@@ -11,9 +11,12 @@ import torch
 from torch import nn
 from torchvision.transforms import InterpolationMode
 
+from ..core.errors import InputError, ModelError, ParameterError
 from ..core.guard import preserved
-from ..core.layers import LayerInfo, LayerNotFoundError, probe_layers
+from ..core.inputs import check_finite, ready_input
+from ..core.layers import LayerNotFoundError, LayerTable, probe_layers
 from ..core.model_base import ModelBase
+from ..data.images import load_image
 from ..data.tensors import image_tensor
 from .output import OutputSpec, select_output
 
@@ -158,28 +161,39 @@ class Model(ModelBase):
         return self.denormalize(x)[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
     def _image_tensor(self, image: Any) -> torch.Tensor:
+        pil = load_image(image)
+        if pil.width == 0 or pil.height == 0:
+            # The resize would divide by the zero side (ZeroDivisionError deep in torchvision).
+            raise InputError(
+                f"the image is empty ({pil.width} x {pil.height} pixels): give an image of "
+                "at least 1 x 1 pixels"
+            )
         return image_tensor(
-            image, self.in_channels, self.resize_size, self.input_size, self.interpolation
+            pil, self.in_channels, self.resize_size, self.input_size, self.interpolation
         )
 
     def preprocess(self, images: Any) -> torch.Tensor:
         """One image (anything :func:`load_image` reads) or a list of them -> (N, C, H, W) input."""
         batch = images if isinstance(images, (list, tuple)) else [images]
         if not batch:
-            raise ValueError("no images to preprocess")
+            raise InputError("no images to preprocess: give one image or a non-empty list")
         x = torch.stack([self._image_tensor(im) for im in batch])
         return self.normalize(x.to(self.device, self.dtype))
 
     def prepare(self, images: Any) -> torch.Tensor:
-        """Like :meth:`preprocess`, but a 4-D tensor passes through as an input that is ready."""
+        """Images -> the input every engine feeds the model: the one place inputs are checked.
+
+        A 4-D tensor is an input that is ready (normalised floats, (N, C, H, W)): another float
+        dtype is cast to the model's, integer or empty tensors are refused. Anything else goes
+        through :meth:`preprocess`. NaN or infinite values are refused either way
+        (:class:`~cnnwidgets.core.InputError`, naming the input), since they would give
+        all-zero maps with a NaN score.
+        """
         if isinstance(images, torch.Tensor) and images.ndim == 4:
-            if images.shape[1] != self.in_channels:
-                raise ValueError(
-                    f"expected input of shape (N, {self.in_channels}, H, W), "
-                    f"got {tuple(images.shape)}"
-                )
-            return images.to(self.device)
-        return self.preprocess(images)
+            return ready_input(images, self.in_channels, self.dtype, self.device)
+        x = self.preprocess(images)
+        check_finite(x, "input prepared from the image(s)")
+        return x
 
     def example_input(self, batch: int = 1) -> torch.Tensor:
         return torch.zeros(
@@ -189,11 +203,14 @@ class Model(ModelBase):
     # ---- forward ------------------------------------------------------------------------
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Forward pass of a ready input, returning the selected logits (no state handling)."""
-        return select_output(self.module(x), self.output)
+        classes = len(self._labels) if self._labels is not None else None
+        return select_output(self.module(x), self.output, classes=classes, batch=x.shape[0])
 
     def predict(self, images: Any, k: int = 5):
         """Top-k classes: [(index, label, probability), ...]; a list of images gives a list of
-        those."""
+        those. ``k`` larger than the number of classes gives every class."""
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ParameterError(f"k must be a positive whole number, got {k!r}")
         x = self.prepare(images)
         with preserved(self.module), torch.inference_mode():
             probs = self.logits(x).softmax(-1)
@@ -210,18 +227,31 @@ class Model(ModelBase):
 
     # ---- layers -------------------------------------------------------------------------
     @cached_property
-    def layer_info(self) -> dict[str, LayerInfo]:
-        """Every inspectable layer with its output shape, from one probe forward pass."""
-        return {info.name: info for info in probe_layers(self.module, self.example_input())}
+    def layer_info(self) -> LayerTable:
+        """Every inspectable layer with its output shape, from one probe forward pass.
+
+        Iterates module names; lookup also takes ``"name@k"``, one call of a module that runs
+        several times per forward pass (see :meth:`resolve_layer`)."""
+        return LayerTable(probe_layers(self.module, self.example_input()))
 
     @property
     def layers(self) -> list[str]:
-        """Names of the inspectable layers, in ``named_modules()`` order."""
+        """Names of the inspectable modules, in ``named_modules()`` order."""
         return list(self.layer_info)
 
     @property
+    def layer_names(self) -> list[str]:
+        """Every name an engine takes: module names, with ``"name@0"``, ``"name@1"``, ... in
+        place of a module that runs more than once per forward pass."""
+        return self.layer_info.names()
+
+    @property
     def spatial_layers(self) -> list[str]:
-        return [n for n, info in self.layer_info.items() if info.spatial]
+        """The names in :attr:`layer_names` whose output is a (C, H, W) map (what the layer
+        pickers of the widgets list)."""
+        return [
+            a.name for info in self.layer_info.values() for a in info.addressable() if a.spatial
+        ]
 
     @property
     def conv_layers(self) -> list[str]:
@@ -231,18 +261,33 @@ class Model(ModelBase):
 
     @property
     def default_cam_layer(self) -> str:
-        """The last layer (in execution order) whose output is still a spatial map."""
-        spatial = [info for info in self.layer_info.values() if info.spatial]
+        """The last layer (in execution order) whose output is still a spatial map; the call
+        of a module that runs several times is named ``"name@k"``."""
+        spatial = [a for info in self.layer_info.values() for a in info.addressable() if a.spatial]
         if not spatial:
-            raise ValueError("this model has no layer with a spatial output to compute a CAM on")
+            raise ModelError(
+                f"{self.name} has no layer with a spatial (C, H, W) output, so there is no map "
+                f"to show (no CAM, no feature maps); its layers: {', '.join(self.layers)}"
+            )
         return max(spatial, key=lambda info: info.order).name
 
     def check_layer(self, name: str) -> str:
-        if name not in self.layer_info:
-            raise LayerNotFoundError(name, self.layers)
+        """``name`` if an engine can use it: a :class:`LayerNotFoundError` lists the valid
+        names, an :class:`~cnnwidgets.core.layers.AmbiguousLayerError` the calls of a module
+        that runs several times."""
+        self.layer_info.resolve(name)
         return name
 
+    def resolve_layer(self, name: str) -> tuple[nn.Module, int]:
+        """``(module, call)`` of a layer name, for the core's hooks: ``"layer4.1.relu@1"`` ->
+        (the relu module, 1); a module that runs once -> (module, 0). Errors as
+        :meth:`check_layer`."""
+        info = self.layer_info.resolve(name)
+        return self.module.get_submodule(info.module_name), info.call or 0
+
     def module_of(self, name: str) -> nn.Module:
-        """The submodule of a layer name; the error lists valid names, closest first."""
-        self.check_layer(name)
-        return self.module.get_submodule(name)
+        """The submodule of a layer name (``"name@k"`` too: all calls share one module, so
+        its weights are the same); the error lists valid names, closest first."""
+        if name not in self.layer_info:
+            raise LayerNotFoundError(name, self.layer_names)
+        return self.module.get_submodule(self.layer_info[name].module_name)

@@ -8,7 +8,7 @@ from traitlets import List, Unicode, link
 
 from ..data.images import load_image
 from ..render import to_jpeg
-from .base import CNNWidget, bundle
+from .base import CNNWidget, bundle, close_tree
 from .feature_maps import FeatureMapViewer
 from .gradcam import GradCAMViewer
 from .saliency import SaliencyViewer
@@ -37,16 +37,25 @@ class Explorer(CNNWidget):
         self.model = model
         self.image = load_image(image)
         layer = layer or model.default_cam_layer
+        self.parts: list[CNNWidget] = []
+        self._links: list = []
+        self._box = None
         super().__init__(layer=layer, layer_options=model.spatial_layers, **kwargs)
-        self.gradcam = GradCAMViewer(model, self.image, layer=layer)
-        self.saliency = SaliencyViewer(model, self.image)
-        self.feature_maps = FeatureMapViewer(model, self.image, layer=layer)
-        self.parts = [self.gradcam, self.saliency, self.feature_maps]
+        try:
+            # Appended one by one, so that a part that fails to build closes the ones before.
+            self.gradcam = GradCAMViewer(model, self.image, layer=layer)
+            self.parts.append(self.gradcam)
+            self.saliency = SaliencyViewer(model, self.image)
+            self.parts.append(self.saliency)
+            self.feature_maps = FeatureMapViewer(model, self.image, layer=layer)
+            self.parts.append(self.feature_maps)
+        except BaseException:
+            self.close()
+            raise
         self._links = [
             link((self, "layer"), (self.gradcam, "layer")),
             link((self, "layer"), (self.feature_maps, "layer")),
         ]
-        self._box = None
         self.attempt(self._describe)
 
     def _use_image(self, image: Any) -> None:
@@ -84,10 +93,12 @@ class Explorer(CNNWidget):
         return self.show()._repr_mimebundle_(**kwargs)
 
     def close(self) -> None:
-        for lk in getattr(self, "_links", ()):
+        # Idempotent (a link unlinked twice raises) and safe on a half-built dashboard, since
+        # ipywidgets also closes from __del__.
+        links, self._links = getattr(self, "_links", []), []
+        for lk in links:
             lk.unlink()
         for p in getattr(self, "parts", ()):
             p.close()
-        if getattr(self, "_box", None) is not None:
-            self._box.close()
+        close_tree(getattr(self, "_box", None))
         super().close()

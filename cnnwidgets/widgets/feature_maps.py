@@ -6,6 +6,7 @@ from typing import Any
 
 from traitlets import Bytes, Dict, Int, List, Unicode
 
+from ..core.errors import ModelError
 from ..data.images import load_image
 from ..engines.featuremaps import feature_maps, top_channels
 from ..render import apply_colormap, grid, resize, to_jpeg, to_png, upscale
@@ -55,6 +56,11 @@ class FeatureMapViewer(CNNWidget):
         self.image = load_image(image)
         self._maps = None
         layers = model.spatial_layers
+        if not layers:
+            raise ModelError(
+                f"{model.name} has no layer with a spatial (C, H, W) output, so there are no "
+                f"feature maps to show; its layers: {', '.join(model.layers)}"
+            )
         super().__init__(
             layer=layer or layers[min(1, len(layers) - 1)],
             layer_options=layers,

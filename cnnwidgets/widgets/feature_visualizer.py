@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 from traitlets import Bool, Dict, Float, Int, List, Unicode
 
+from ..core.errors import ModelError
 from ..engines.featureviz import OBJECTIVES, PARAMETERIZATIONS, ascent
 from ..render import grid, to_png
-from .base import BackgroundWidget, Publisher, bundle
+from .base import BackgroundWidget, Publisher, bundle, close_tree
 from .method_picker import MethodPicker
 
 
@@ -81,7 +82,10 @@ class FeatureVisualizer(BackgroundWidget):
         self._active = None
         layers = model.spatial_layers
         if not layers:
-            raise ValueError(f"{model.name} has no layer with a spatial output to visualize")
+            raise ModelError(
+                f"{model.name} has no layer with a spatial (C, H, W) output to visualize; "
+                f"its layers: {', '.join(model.layers)}"
+            )
         super().__init__(
             layer=layer or layers[len(layers) // 2],
             layer_options=layers,
@@ -227,7 +231,6 @@ class FeatureVisualizer(BackgroundWidget):
         )
 
     def close(self) -> None:
+        # getattr: also called from __del__ after a constructor that failed early.
         super().close()
-        self.chart.close()
-        if self._box is not None:
-            self._box.close()
+        close_tree(getattr(self, "_box", None), getattr(self, "chart", None))

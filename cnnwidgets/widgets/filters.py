@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from traitlets import Bytes, Dict, Int, List, Unicode
 
+from ..core.errors import ModelError
 from ..engines.filters import filters
 from ..render import to_png, upscale
 from ..render.filters import channel_grid, filter_grid, rgb_filters
@@ -67,7 +68,9 @@ class FilterViewer(CNNWidget):
         self._w: np.ndarray | None = None
         layers = model.conv_layers
         if not layers:
-            raise ValueError("this model has no convolution layers, so there are no filters")
+            raise ModelError(
+                f"{model.name} has no convolution layers, so there are no filters to show"
+            )
         super().__init__(
             layer=layer or layers[0], layer_options=layers, mode=mode, filter=filter, **kwargs
         )

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from traitlets import Bool, Int, Unicode
+from traitlets import Bool, Int, TraitError, Unicode, validate
 
 from ..engines.featureviz import optimized_pair
 from ..engines.spectrum import ActivationSpectrum
@@ -75,6 +75,17 @@ class SpectrumViewer(BackgroundWidget):
         self.status = "ready: press Start to scan"
         if autostart:
             self.start()
+
+    @validate("layer")
+    def _layer_is_fixed(self, proposal: Any) -> str:
+        # The tracker scans one layer; a new name would only relabel its examples.
+        spectrum = getattr(self, "spectrum", None)
+        if spectrum is not None and proposal["value"] != spectrum.layer:
+            raise TraitError(
+                f"a SpectrumViewer scans one layer ({spectrum.layer}); make a new "
+                f"SpectrumViewer for {proposal['value']}"
+            )
+        return proposal["value"]
 
     def _on_control(self, _change: Any) -> None:
         if not self.running:  # while scanning, the worker draws the chosen channel

@@ -10,7 +10,7 @@ from traitlets import Float, Int
 
 from ..engines.training import History, TrainEvent, train
 from ..render.curves import training_curves_png
-from .base import BackgroundWidget, bundle
+from .base import BackgroundWidget, bundle, close_tree
 
 
 class TrainingMonitor(BackgroundWidget):
@@ -175,3 +175,13 @@ class TrainingMonitor(BackgroundWidget):
     def _repr_mimebundle_(self, **kwargs: Any):
         # Displayed on its own, the monitor shows as its box, so the charts come with it.
         return self.show()._repr_mimebundle_(**kwargs)
+
+    def close(self) -> None:
+        """Stop training (after the current batch) and close the charts with their marks,
+        axes and scales; safe to call twice."""
+        super().close()
+        close_tree(
+            getattr(self, "_box", None),
+            getattr(self, "loss_figure", None),
+            getattr(self, "accuracy_figure", None),
+        )

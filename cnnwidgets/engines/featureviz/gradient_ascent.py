@@ -311,8 +311,10 @@ class Ascent:
             self.chunk = 1 if device.type == "cpu" else n
         else:
             self.chunk = int(chunk)
+        # (module, call) per layer name: "name@k" reads the k-th call of a module that runs
+        # several times, as every other engine does.
         self._modules = {
-            name: self.model.module_of(name) for name in sorted(wanted - {INPUT, LOGITS})
+            name: self.model.resolve_layer(name) for name in sorted(wanted - {INPUT, LOGITS})
         }
         self.step = 0
         self._losses: list[torch.Tensor] = []
@@ -367,7 +369,9 @@ class Ascent:
             # parameterization and the transforms still run once for the whole batch.
             image_leaf = images.detach().requires_grad_(True)
             x = self.model.normalize(self.transform(image_leaf, self._generator))
-            x_leaf = x.detach().requires_grad_(True)
+            # The image is optimised in float32; the model gets its own dtype (a float64
+            # model would refuse float32 input), and the gradient comes back as float32.
+            x_leaf = x.detach().to(self.model.dtype).requires_grad_(True)
             parts, losses = [], []
             redirect = redirected_relus if self.step < self.redirect_steps else nullcontext
             for sl in self._chunks(images.shape[0]):
@@ -380,7 +384,7 @@ class Ascent:
                 parts.append(values.detach())
                 losses.append(loss.detach())
             if x_leaf.grad is not None:  # None when no objective reads the model
-                x.backward(x_leaf.grad)
+                x.backward(x_leaf.grad.to(x.dtype))
             self.optimizer.zero_grad(set_to_none=True)
             if image_leaf.grad is not None:
                 images.backward(image_leaf.grad)
@@ -420,7 +424,7 @@ class Ascent:
         random transforms, only the resize to the model's input."""
         images = self.current_images() if images is None else images
         with preserved(self.model.module), torch.no_grad():
-            x = self.model.normalize(self._eval_transform(images))
+            x = self.model.normalize(self._eval_transform(images)).to(self.model.dtype)
             values = torch.cat(
                 [
                     self._objective_values(self._activations(images[sl], x[sl]), sl.start)

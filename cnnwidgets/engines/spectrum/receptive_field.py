@@ -70,7 +70,7 @@ def _probe_receptive_field(m, layer: str, shape: tuple, mass: float | None):
     with (
         preserved(m.module),
         torch.enable_grad(),
-        capture({layer: m.module_of(layer)}, stop_after_last=True, transform=lambda t: t) as st,
+        capture({layer: m.resolve_layer(layer)}, stop_after_last=True, transform=lambda t: t) as st,
     ):
         run_until_captured(lambda: m.module(x))
         st[layer][:, :, ic, jc].sum().backward()

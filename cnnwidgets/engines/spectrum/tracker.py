@@ -59,12 +59,25 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ...core.errors import InputError, ParameterError
 from ...core.guard import preserved
 from ...core.hooks import capture, run_until_captured
 from ...core.model_base import as_model
 from .columns import COLUMNS, Column, Side, merge_into
 from .receptive_field import receptive_field
 from .scan import scan, scan_iter
+
+
+def _channel(c: Any) -> int:
+    """A channel number as an int; a float that is not whole (1.5) or a bool is refused, not
+    truncated."""
+    if isinstance(c, torch.Tensor) and c.numel() == 1:
+        c = c.item()
+    if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer, float, np.floating)):
+        raise ParameterError(f"a channel is a whole number, not {c!r}")
+    if int(c) != c:
+        raise ParameterError(f"a channel is a whole number, not {c!r}")
+    return int(c)
 
 
 @dataclass(frozen=True)
@@ -122,7 +135,7 @@ class ActivationSpectrum:
                 "(C, H, W) map. Spatial layers: " + ", ".join(m.spatial_layers[:8]) + " ..."
             )
         n_ch = shape[0]
-        chans = list(range(n_ch)) if channels is None else [int(c) for c in channels]
+        chans = list(range(n_ch)) if channels is None else [_channel(c) for c in channels]
         if not chans:
             raise ValueError("no channels to track")
         bad = [c for c in chans if not 0 <= c < n_ch]
@@ -240,7 +253,7 @@ class ActivationSpectrum:
         )
         keep = (lambda t: t.float()) if all_ch else (lambda t: t.index_select(1, idx).float())
         with capture(
-            {self.layer: m.module_of(self.layer)}, stop_after_last=True, transform=keep
+            {self.layer: m.resolve_layer(self.layer)}, stop_after_last=True, transform=keep
         ) as store:
             run_until_captured(lambda: m.module(x))
         if self.layer not in store:
@@ -307,11 +320,45 @@ class ActivationSpectrum:
         return out.mul_(255).round_().to(torch.uint8)
 
     # ---- updates -------------------------------------------------------------------------------
-    def _register(self, n: int, ids: Sequence | None) -> torch.Tensor:
-        if ids is not None:
-            ids = list(ids)
-            if len(ids) != n:
-                raise ValueError(f"got {len(ids)} ids for {n} images")
+    def _check_ids(self, n: int, ids: Sequence | None) -> list | None:
+        """``ids`` as a list, refused (before anything is counted) when they would show one
+        image twice in a column: an id repeated within the batch, or one that names an
+        example the tracker holds now (see :meth:`update`)."""
+        if ids is None:
+            return None
+        ids = list(ids)
+        if len(ids) != n:
+            raise InputError(f"got {len(ids)} ids for {n} images: give one id per image")
+        for i in ids:
+            try:
+                hash(i)
+            except TypeError:
+                raise InputError(
+                    f"image id {i!r} is not hashable: use a number, a string or a tuple"
+                ) from None
+        # None in the list: that image's index in the stream, as with ids=None.
+        given = [i for i in ids if i is not None]
+        seen: set = set()
+        repeated = [i for i in given if i in seen or seen.add(i)]
+        if repeated:
+            raise InputError(
+                f"image id {repeated[0]!r} appears more than once in this batch: an id names "
+                "one image, and each image is counted once"
+            )
+        held = self._held_ids()
+        again = [i for i in given if i in held]
+        if again:
+            raise InputError(
+                f"image id {again[0]!r} was already added and is one of the tracker's examples: "
+                "an image is counted once (to scan the data again, use a new tracker)"
+            )
+        return ids
+
+    def _held_ids(self) -> set:
+        live = torch.unique(torch.cat([c.seq.flatten() for c in self._cols.values()]))
+        return {self._ids[s] for s in live.tolist() if s >= 0 and s in self._ids}
+
+    def _register(self, n: int, ids: list | None) -> torch.Tensor:
         start = self._next_seq
         for i in range(n):
             given = None if ids is None else ids[i]
@@ -331,12 +378,21 @@ class ActivationSpectrum:
 
     def update(self, images: Any, ids: Sequence | None = None) -> ActivationSpectrum:
         """Add a batch: anything ``Model.prepare`` reads (a list of images, one image, or a ready
-        (N, C, H, W) input tensor). ``ids``: one per image (default: index in the stream)."""
+        (N, C, H, W) input tensor).
+
+        ``ids``: one per image (default: the image's index in the stream), hashable. An id
+        names one image, and each image is counted once: an id repeated within the batch, or
+        one that names an example the tracker holds now, raises
+        :class:`~cnnwidgets.core.InputError` before anything is counted. The ids of images
+        that have left every column are forgotten (so that memory stays bounded), and such
+        an id given again names a new image. To scan the same data again, use a new tracker.
+        """
         m = self.model
         if isinstance(images, (list, tuple)) and not images:
             return self
         x = m.prepare(images)
         with self._lock, preserved(m.module), torch.inference_mode():
+            ids = self._check_ids(x.shape[0], ids)
             a = self._activations(x)  # (N, C, h, w)
             N, C, h, w = a.shape
             flat = a.flatten(2)
@@ -475,18 +531,66 @@ class ActivationSpectrum:
         }
 
     def load_state_dict(self, state: dict) -> ActivationSpectrum:
-        """Replace this tracker's state with ``state`` (from a tracker with the same settings)."""
+        """Replace this tracker's state with ``state`` (from :meth:`state_dict` of a tracker
+        with the same settings). A state that is not one, lacks a part or has a part of
+        another shape raises :class:`~cnnwidgets.core.InputError` naming it, and the tracker
+        is left as it was."""
+        self._check_state(state)
+        with self._lock:
+            for n, c in self._cols.items():
+                for k, t in state["columns"][n].items():
+                    setattr(c, k, t.to(self._device).clone())
+            self.images_seen = int(state["images_seen"])
+            self._next_seq = int(state["next_seq"])
+            self._ids = dict(state["ids"])
+        return self
+
+    def _check_state(self, state: Any) -> None:
+        if not isinstance(state, dict):
+            raise InputError(
+                f"not a state of an ActivationSpectrum (a {type(state).__name__}); "
+                "pass what tracker.state_dict() returned"
+            )
+        keys = ("config", "images_seen", "next_seq", "ids", "columns")
+        missing = [k for k in keys if k not in state]
+        if missing:
+            raise InputError(
+                f"the state is missing {', '.join(missing)}: not a state of an "
+                "ActivationSpectrum (pass what tracker.state_dict() returned)"
+            )
+        if not isinstance(state["config"], dict):
+            raise InputError("the state's config is not a dict")
         mine = self._config()
         diff = [k for k in mine if mine[k] != state["config"].get(k)]
         if diff:
-            raise ValueError(f"state is from a tracker with other settings: {', '.join(diff)}")
+            raise InputError(
+                f"state is from a tracker with other settings: {', '.join(diff)} "
+                f"(this tracker: {', '.join(f'{k}={mine[k]!r}' for k in diff)})"
+            )
+        if not isinstance(state["ids"], dict):
+            raise InputError("the state's ids are not a dict of sequence number -> image id")
+        for key in ("images_seen", "next_seq"):
+            if isinstance(state[key], bool) or not isinstance(state[key], (int, np.integer)):
+                raise InputError(f"the state's {key} is not a whole number: {state[key]!r}")
+        columns = state["columns"]
+        if not isinstance(columns, dict):
+            raise InputError("the state's columns are not a dict")
         for n, c in self._cols.items():
-            for k, t in state["columns"][n].items():
-                setattr(c, k, t.to(self._device).clone())
-        self.images_seen = int(state["images_seen"])
-        self._next_seq = int(state["next_seq"])
-        self._ids = dict(state["ids"])
-        return self
+            if n not in columns:
+                raise InputError(f"column {n!r} is missing from the state")
+            for k, t in c.tensors().items():
+                got = columns[n].get(k) if isinstance(columns[n], dict) else None
+                if got is None:
+                    raise InputError(f"column {n!r}: tensor {k!r} is missing from the state")
+                if not isinstance(got, torch.Tensor) or got.shape != t.shape:
+                    shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got)
+                    raise InputError(
+                        f"column {n!r}: tensor {k!r} has shape {shape}, expected {tuple(t.shape)}"
+                    )
+                if got.dtype != t.dtype:
+                    raise InputError(
+                        f"column {n!r}: tensor {k!r} is {got.dtype}, expected {t.dtype}"
+                    )
 
     # ---- results --------------------------------------------------------------------------------
     def examples(self, channel: int) -> dict[str, list[Example]]:
