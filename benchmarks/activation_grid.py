@@ -5,8 +5,8 @@ Both sides render the same number of steps with the same settings (size, the ima
 the model at its own size, Fourier parameterization, standard transforms). The grid renders
 49 cells (one direction objective per position) plus its NMF groups (a second batch, stepped
 with the first), and before that runs a forward pass on the photo and the NMF; ``visualize``
-renders 49 channel objectives of the same layer, which cost the same per image (the forward pass stops
-at that layer either way). Target (the issue): grid / visualize < 2.
+renders 49 channel objectives of the same layer, which cost the same per image (the forward
+pass stops at that layer either way). Target (the issue): grid / visualize < 2.
 
 Timing: ``benchmarks.timing.time_interleaved``, the sides in a freshly shuffled order every
 round; the ratio is the median of per-round ratios.
