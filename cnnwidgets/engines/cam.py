@@ -28,6 +28,7 @@ from ..core.guard import preserved
 from ..core.hooks import capture, forward_hooks
 from ..core.inputs import auto_batch_size, check_batch_size, input_layout, is_batch
 from ..core.model_base import as_model
+from ..core.progress import part, report
 from ..core.registry import Param, Registry
 from ..core.targets import gather_scores, resolve_targets, target_list
 from .maps import Attribution, minmax_map
@@ -163,6 +164,7 @@ def _scorecam(
             zero = m.logits(torch.zeros_like(x[:1]))[0]
             scores[constant] = zero[targets].view(-1, 1).expand(n, k)[constant].float()
         pairs = (~constant).nonzero()  # (P, 2): image, channel
+        report(0, len(pairs))
         for start in range(0, len(pairs), batch_size):
             i, c = pairs[start : start + batch_size].unbind(1)
             up = F.interpolate(A[i, c][:, None], size=size, mode="bilinear", align_corners=True)
@@ -171,6 +173,9 @@ def _scorecam(
             mask = (up - lo) / (hi - lo + 1e-8)
             logits = m.logits(input_layout(x[i] * mask, m))
             scores[i, c] = gather_scores(logits, targets[i]).float()
+            # One forward pass per batch of masks: Score-CAM's long part, reported (and
+            # cancellable) batch by batch.
+            report(start + len(i), len(pairs))
     weights = scores.softmax(1).to(A.dtype)
     return (weights[:, :, None, None] * A).sum(1)
 
@@ -357,9 +362,12 @@ def cam(
         else:
             for start in range(0, n, chunk):
                 ts = per_target[start : start + chunk] if per_target is not None else None
-                raw, logits, t = _raw_maps(
-                    m, layer, layer_module, x[start : start + chunk], ts, entry, used, chunk
-                )
+                stop = min(start + chunk, n)
+                with part(start, stop, n):
+                    raw, logits, t = _raw_maps(
+                        m, layer, layer_module, x[start:stop], ts, entry, used, chunk
+                    )
+                report(stop, n)
                 raws.append(raw)
                 all_targets.append(t)
                 all_scores.append(gather_scores(logits, t).float())

@@ -4,7 +4,8 @@ removing noise by adding noise"; Captum calls the wrapper NoiseTunnel).
 The wrapped method runs on ``n_samples`` noisy copies of every image, a memory-bounded batch
 at a time, and the raw attributions are averaged per image. The noise of sample ``s`` comes
 from its own seeded stream (seed, s), so the result depends neither on the internal batch size
-nor on the other images of the call.
+nor on the other images of the call. Each batch reports its progress (and may be cancelled)
+through :mod:`cnnwidgets.core.progress`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 
 import torch
 
+from ..core.progress import part, report
 from ..core.registry import Param
 
 # The parameters every smoothed method shares (saliency's and CAM's "smoothgrad" entries).
@@ -80,7 +82,8 @@ def smooth(
                 for j in js
             ]
         )
-        raw = raw_fn(x[i] + sigma[i].view(-1, *([1] * len(shape))) * eps, targets[i])
+        with part(start, js.stop, len(owner)):
+            raw = raw_fn(x[i] + sigma[i].view(-1, *([1] * len(shape))) * eps, targets[i])
         if acc is None:
             acc = torch.zeros(
                 (n, *raw.shape[1:]),
@@ -88,4 +91,5 @@ def smooth(
                 dtype=torch.promote_types(raw.dtype, torch.float32),
             )
         acc.index_add_(0, i.to(raw.device), raw.to(acc.dtype))
+        report(js.stop, len(owner))
     return acc / n_samples

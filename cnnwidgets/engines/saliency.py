@@ -26,6 +26,7 @@ from ..core.errors import ParameterError
 from ..core.guard import preserved
 from ..core.inputs import auto_batch_size, check_batch_size, input_layout, is_batch
 from ..core.model_base import as_model
+from ..core.progress import report
 from ..core.registry import Param, Registry
 from ..core.targets import gather_scores, resolve_targets
 from .maps import Attribution, percentile_map
@@ -154,9 +155,11 @@ class SaliencyCall:
         )
         bs = self.batch_size
         for start in range(0, len(owner), bs):
-            js = torch.arange(start, min(start + bs, len(owner)), device=owner.device)
+            stop = min(start + bs, len(owner))
+            js = torch.arange(start, stop, device=owner.device)
             grad = self.gradient(make(js), self.targets[owner[js]])
             acc.index_add_(0, owner[js], (grad * weight[js].view(-1, 1, 1, 1)).to(acc.dtype))
+            report(stop, len(owner))
         return acc
 
     def on(self, x: torch.Tensor, targets: torch.Tensor) -> SaliencyCall:

@@ -1,5 +1,6 @@
 """Scanning a data set into a tracker: batches from any source, a stop event, a limit, and
-progress (a tqdm bar outside notebooks, where a widget shows progress instead)."""
+progress (a tqdm bar outside notebooks, where a widget shows progress instead; reports to a
+:func:`cnnwidgets.core.progress.progress_scope` too, which may also cancel the scan)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ...core.progress import check_cancelled, report
 from ...data.datasets import iter_batches, stream_length
 
 
@@ -37,6 +39,11 @@ def scan_iter(
             return
         tracker.update(images, ids)
         seen += len(images)
+        # Under a progress scope (a script's bar, a recompute) too, not only through `stop`.
+        if total:
+            report(seen, total)
+        else:
+            check_cancelled()
         yield seen, total
         if limit is not None and seen >= limit:
             return
