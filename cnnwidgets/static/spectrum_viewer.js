@@ -21,12 +21,28 @@ var Disposer = class {
     for (const fn of this.fns.splice(0).reverse()) fn();
   }
 };
+var watches = /* @__PURE__ */ new WeakMap();
+function watchSends(model, watch, d) {
+  let set = watches.get(model);
+  if (!set) watches.set(model, set = /* @__PURE__ */ new Set());
+  set.add(watch);
+  d.add(() => set.delete(watch));
+}
+function sending(model, send) {
+  try {
+    send();
+  } catch (err) {
+    for (const w of watches.get(model) ?? []) w.failed(err);
+    return;
+  }
+  for (const w of watches.get(model) ?? []) w.sent();
+}
 function setTrait(model, name, value) {
   model.set(name, value);
-  model.save_changes();
+  sending(model, () => model.save_changes());
 }
 function action(model, type, extra = {}, buffers) {
-  model.send({ type, ...extra }, void 0, buffers);
+  sending(model, () => model.send({ type, ...extra }, void 0, buffers));
 }
 function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -157,6 +173,22 @@ function progressBar(model, d, valueTrait = "progress", textTrait = "status") {
   sync();
   return wrap;
 }
+function busyBar(model, d) {
+  const bar = h("progress", { "data-testid": "busy_progress", max: "1" });
+  const text = h("span", { class: "cnnw-busy-label", "data-testid": "busy_label" });
+  const wrap = h("div", { class: "cnnw-busybar", role: "status", "data-testid": "busy" }, bar, text);
+  const sync = () => {
+    const busy = Boolean(model.get("busy"));
+    const v = Math.min(Math.max(Number(model.get("busy_progress") ?? 0), 0), 1);
+    if (v > 0) bar.value = v;
+    else bar.removeAttribute("value");
+    text.textContent = String(model.get("busy_label") ?? "");
+    wrap.hidden = !busy;
+  };
+  for (const name of ["busy", "busy_progress", "busy_label"]) d.listen(model, name, sync);
+  sync();
+  return wrap;
+}
 
 // src/components/error_banner.ts
 function errorBanner(model, d) {
@@ -210,6 +242,131 @@ function textView(model, name, d, cls = "cnnw-caption", testid = name) {
   return el;
 }
 
+// src/components/connection.ts
+var KERNEL_RESTARTED = "the kernel behind this view has restarted: run the cell again";
+var KERNEL_SILENT = "the kernel behind this view does not answer: if it has restarted, run the cell again";
+function kernelStatus(model) {
+  const status = model.widget_manager?.kernel?.status;
+  return typeof status === "string" ? status : void 0;
+}
+function connectionWatch(model, root, d, options = {}) {
+  const timeoutMs = options.timeoutMs ?? 5e3;
+  const banner = h("div", { class: "cnnw-connection", role: "alert", "data-testid": "connection" });
+  banner.hidden = true;
+  let state = "live";
+  let outstanding = null;
+  let nextId = 1;
+  let timer = null;
+  let disabled = [];
+  const clearTimer = () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  };
+  d.add(clearTimer);
+  const lose = (text, final) => {
+    if (state === "gone") return;
+    state = final ? "gone" : "silent";
+    banner.textContent = text;
+    banner.hidden = false;
+    root.classList.add("cnnw-disconnected");
+    for (const el of root.querySelectorAll("input, select, button, textarea")) {
+      if (!el.disabled) {
+        el.disabled = true;
+        disabled.push(el);
+      }
+    }
+    if (final) {
+      clearTimer();
+      outstanding = null;
+    }
+  };
+  const regain = () => {
+    if (state !== "silent") return;
+    state = "live";
+    banner.hidden = true;
+    root.classList.remove("cnnw-disconnected");
+    for (const el of disabled) el.disabled = false;
+    disabled = [];
+  };
+  const check = () => {
+    timer = null;
+    if (outstanding === null || state === "gone") return;
+    const status = kernelStatus(model);
+    if (status === "busy" || status === "starting" || status === "restarting" || status === "autorestarting") {
+      timer = setTimeout(check, timeoutMs);
+      return;
+    }
+    lose(status === void 0 ? KERNEL_SILENT : KERNEL_RESTARTED, false);
+    timer = setTimeout(check, timeoutMs);
+  };
+  const ping = () => {
+    if (state === "gone" || outstanding !== null) return;
+    outstanding = nextId++;
+    try {
+      model.send({ type: "ping", id: outstanding });
+    } catch {
+      lose(KERNEL_RESTARTED, true);
+      return;
+    }
+    clearTimer();
+    timer = setTimeout(check, timeoutMs);
+  };
+  const onMessage = (msg) => {
+    if (!msg || msg.type !== "pong" || msg.id !== outstanding) return;
+    outstanding = null;
+    clearTimer();
+    regain();
+  };
+  const onCommLost = () => lose(KERNEL_RESTARTED, true);
+  model.on("msg:custom", onMessage);
+  model.on("comm_live_update", onCommLost);
+  d.add(() => {
+    model.off("msg:custom", onMessage);
+    model.off("comm_live_update", onCommLost);
+  });
+  watchSends(model, { sent: ping, failed: () => lose(KERNEL_RESTARTED, true) }, d);
+  return banner;
+}
+function announceView(model, d) {
+  const view = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  action(model, "view_attached", { view });
+  let gone = false;
+  const detach = () => {
+    if (gone) return;
+    gone = true;
+    try {
+      model.send({ type: "view_detached", view });
+    } catch {
+    }
+  };
+  d.dom(window, "pagehide", detach);
+  d.add(detach);
+}
+var staticHidden = /* @__PURE__ */ new Map();
+function hideStaticPictures(key, d) {
+  if (!/^[A-Za-z0-9_-]+$/.test(key)) return;
+  let entry = staticHidden.get(key);
+  if (!entry) {
+    const style = document.createElement("style");
+    style.dataset.cnnwStaticHide = key;
+    const sel = `[data-cnnw-static="${key}"]`;
+    style.textContent = `${sel}, .jp-OutputArea-child:has(${sel}) { display: none !important; }`;
+    document.head.append(style);
+    entry = { count: 0, style };
+    staticHidden.set(key, entry);
+  }
+  entry.count += 1;
+  d.add(() => {
+    const e = staticHidden.get(key);
+    if (!e) return;
+    e.count -= 1;
+    if (e.count <= 0) {
+      e.style.remove();
+      staticHidden.delete(key);
+    }
+  });
+}
+
 // src/components/layout.ts
 function frame(model, el, kind, d) {
   const controls = h("div", { class: "cnnw-controls" });
@@ -221,11 +378,15 @@ function frame(model, el, kind, d) {
     controls,
     body
   );
+  root.insertBefore(connectionWatch(model, root, d), controls);
+  body.append(busyBar(model, d));
   el.append(root);
   d.add(() => root.remove());
   const busy = () => root.classList.toggle("cnnw-busy", Boolean(model.get("busy")));
   d.listen(model, "busy", busy);
   busy();
+  hideStaticPictures(String(model.get("_static_key") ?? ""), d);
+  announceView(model, d);
   return { root, controls, body };
 }
 function figure(caption, ...children) {

@@ -32,8 +32,24 @@ and whose front end is one bundle ``js/src/widgets/<name>.ts`` built into
   slider) runs it once, after ``debounce_s`` of quiet, in a short-lived thread, so the kernel
   keeps receiving messages (Stop, other sliders) meanwhile. Cheap redraws from cached results
   (alpha re-blends a cached map) stay synchronous. :meth:`flush` runs pending work now and waits
-  for it (scripts and tests). ``busy`` is True while a recompute runs (the front end dims the
-  picture meanwhile).
+  for it (scripts and tests). ``busy`` is True while a recompute is pending or runs (the front
+  end dims the picture meanwhile).
+- A recompute runs inside a :func:`cnnwidgets.core.progress.progress_scope`: engines report
+  after each internal batch (Score-CAM's masks, SmoothGrad's samples, IG's path points), which
+  reaches ``busy_progress`` (0..1, about 10 updates a second) and the frame's progress bar,
+  with ``busy_label`` ("computing method Score-CAM…", from :meth:`_busy_text`, which a widget
+  may override). A newer control change cancels the running recompute at its next batch (the
+  engine raises ``Cancelled``: no error, no picture) and the newest values run next.
+- Views: the front end announces each view (``view_attached`` / ``view_detached``). When the
+  last one has gone for ``orphan_grace_s`` (the cell ran again, the output was cleared), no one
+  can see the work or reach its Stop button: :meth:`_abandoned` cancels debounced work and a
+  background widget stops. A ``ping`` gets a ``pong``: the front end's check that a kernel is
+  still behind the view.
+- Displayed in a notebook, a widget writes two outputs: the live view, and a static picture of
+  its ``view`` (and its parts', for dashboards) with a caption, updated at most once per
+  ``static_interval`` seconds, at the end of background work and at the end of each cell. A
+  notebook reopened without its kernel, GitHub, nbviewer and HTML exports show that picture;
+  a live view hides it (see :meth:`_ipython_display_`).
 - Actions from the front end (buttons, uploads) arrive as custom messages
   ``{"type": name, ...}`` with optional binary buffers and call ``_action_<name>(content,
   buffers)`` under :meth:`attempt`. Image widgets implement ``_use_image(image)`` (called by
@@ -54,7 +70,9 @@ steps, so Stop is honoured within one step. Engines that report through a callba
 an iterator call :meth:`BackgroundWidget.offer` from the callback and watch the ``stop`` event
 they receive. ``start()`` (returns at once), ``stop()`` (sets the event and joins the thread),
 ``run()`` (blocking; raises :class:`WidgetError` on failure unless ``raise_error=False``) and
-``close()`` leave no thread behind, whether the work finished, was stopped or failed. One
+``close()`` leave no thread behind, whether the work finished, was stopped or failed; nor
+does a widget whose views have all gone (its worker thread is named
+``cnnwidgets-<Class>-worker-<first 8 characters of _static_key>``). One
 thread per widget writes its traits; ``running`` is True while it works, ``progress`` (0..1)
 and ``status`` (one line) feed the progress bar, and ``_finished(stopped)`` runs in the worker
 after the final frame (a last picture, a summary). The front end's Start / Stop buttons send
@@ -63,7 +81,9 @@ the ``start`` / ``stop`` actions.
 Front end
 ---------
 ``js/src/widgets/<name>.ts`` exports ``default { render }``; ``render({model, el})`` builds
-the view from ``js/src/components`` (``frame`` with the error banner and busy dimming,
+the view from ``js/src/components`` (``frame`` with the error banner, busy dimming and the
+recompute's progress bar, which also announces the view, watches the connection to the
+kernel (a banner and greyed controls once it is gone) and hides the static pictures,
 ``select`` bound to ``<trait>`` and ``<trait>_options``, ``slider`` (stops ``keydown``
 propagation), ``imageView`` for Bytes traits, ``progressBar``, ``startStop``, ``uploadButton``
 and ``dropZone``, ``gridClick``) and returns ``() => d.dispose()``, which removes every
@@ -72,15 +92,23 @@ listener. ``npm run build`` in ``js/`` writes the bundles; commit them with the 
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import copy
+import html
 import threading
 import time
+import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import anywidget
 from ipywidgets import Widget
-from traitlets import Bool, Bytes, Float, Unicode
+from traitlets import Bool, Bytes, Float, Instance, Unicode
+
+from ..core.progress import Cancelled, progress_scope
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -134,24 +162,46 @@ class Debouncer:
     """Runs the latest of a burst of calls once the calls pause for ``delay`` seconds.
 
     The call runs in a thread that lives only while work is pending or running (at most one
-    per debouncer), so a debounced recompute never blocks the kernel.
+    per debouncer), so a debounced recompute never blocks the kernel. Each call runs inside a
+    :func:`~cnnwidgets.core.progress.progress_scope`: what the engines report goes to
+    ``on_progress(fraction)``, and a newer call cancels the running one, which ends at its
+    engine's next report (``Cancelled``, swallowed here: it is no error) instead of finishing
+    stale work; the newest arguments run next. ``on_busy(True)`` is called when work becomes
+    pending and ``on_busy(False)`` when none is left, in that order, under the debouncer's lock.
     """
 
-    def __init__(self, fn: Callable[..., Any], delay: float, name: str = "debounce"):
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        delay: float,
+        name: str = "debounce",
+        *,
+        on_progress: Callable[[float], None] | None = None,
+        on_busy: Callable[[bool], None] | None = None,
+    ):
         self._fn, self.delay, self._name = fn, delay, name
+        self._on_progress, self._on_busy = on_progress, on_busy
         self._cond = threading.Condition()
         self._args: tuple | None = None
         self._due = 0.0
         self._thread: threading.Thread | None = None
         self._cancelled = False
+        #: the cancel event of the call that runs now (None between calls)
+        self._running: threading.Event | None = None
+        #: calls that ran to their end (with or without an error), and calls a newer one cancelled
+        self.completed = 0
+        self.cancelled = 0
 
     def __call__(self, *args: Any) -> None:
         with self._cond:
             if self._cancelled:
                 return
             self._args, self._due = args, time.monotonic() + self.delay
+            if self._running is not None:
+                self._running.set()  # stale now: stop it at its next batch
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+                self._busy(True)
                 self._thread.start()
             self._cond.notify_all()
 
@@ -160,20 +210,50 @@ class Debouncer:
         with self._cond:
             return self._thread is not None
 
+    def _busy(self, flag: bool) -> None:
+        if self._on_busy is not None:
+            self._on_busy(flag)
+
     def _loop(self) -> None:
-        while True:
+        me = threading.current_thread()
+        try:
+            while self._next():
+                pass
+        finally:
             with self._cond:
-                while True:
-                    if self._cancelled or self._args is None:
-                        self._thread = None
-                        self._cond.notify_all()
-                        return
-                    wait = self._due - time.monotonic()
-                    if wait <= 0:
-                        break
-                    self._cond.wait(wait)
-                args, self._args = self._args, None
-            self._fn(*args)
+                # Also on an unexpected exception from fn: flush() must not wait forever.
+                if self._thread is me:
+                    self._thread = None
+                    self._busy(False)
+                self._running = None
+                self._cond.notify_all()
+
+    def _next(self) -> bool:
+        """Wait for the due time and run the latest call; False when no work is left."""
+        with self._cond:
+            while True:
+                if self._cancelled or self._args is None:
+                    self._thread = None
+                    self._busy(False)
+                    self._cond.notify_all()
+                    return False
+                wait = self._due - time.monotonic()
+                if wait <= 0:
+                    break
+                self._cond.wait(wait)
+            args, self._args = self._args, None
+            cancel = self._running = threading.Event()
+        try:
+            with progress_scope(self._on_progress, cancel):
+                self._fn(*args)
+        except Cancelled:
+            self.cancelled += 1
+        else:
+            self.completed += 1
+        finally:
+            with self._cond:
+                self._running = None
+        return True
 
     def flush(self, timeout: float | None = None) -> None:
         """Run pending work now and wait until it (and anything queued meanwhile) is done."""
@@ -189,14 +269,74 @@ class Debouncer:
                 return
             thread.join(0.05)
 
+    def abort(self) -> None:
+        """Drop pending work and cancel running work (at its next batch); later calls run."""
+        with self._cond:
+            self._args = None
+            if self._running is not None:
+                self._running.set()
+            self._cond.notify_all()
+
     def cancel(self) -> None:
-        """Drop pending work and wait for running work; later calls do nothing."""
+        """Drop pending work, cancel running work and wait for it to end; later calls do
+        nothing."""
         with self._cond:
             self._cancelled, self._args = True, None
+            if self._running is not None:
+                self._running.set()
             self._cond.notify_all()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join()
+
+
+# Synced traits that widgets write for the front end (pictures, text, state): never controls,
+# so never named in a busy label. A subclass adds its own in ``_outputs``.
+OUTPUT_TRAITS = frozenset(
+    {
+        "view",
+        "error",
+        "busy",
+        "busy_progress",
+        "busy_label",
+        "running",
+        "progress",
+        "status",
+        "photo",
+        "detail",
+        "caption",
+        "grid_layout",
+        "weights",
+        "predictions",
+        "images_seen",
+        "epoch",
+        "step",
+        "loss",
+        "accuracy",
+        "val_accuracy",
+        "input_view",
+        "cell",
+        "equation",
+        "formula",
+        "formula_latex",
+        "shapes",
+        "values",
+    }
+)
+# Traits derived from a control (its options, range, parameter specs, help), not controls.
+DERIVED_SUFFIXES = ("_options", "_max", "_min", "_params", "_help")
+
+# Widgets displayed with a static picture, whose picture may need publishing at a cell's end.
+_DISPLAYED: weakref.WeakSet = weakref.WeakSet()
+_HOOKED = False
+
+
+def _flush_static_pictures(*_args: Any) -> None:
+    """IPython's post_run_cell hook: publish every changed static picture now, from the cell's
+    own thread, so the update carries the cell's parent header (nbconvert's executor drops
+    display updates that arrive after a cell, or with another cell's header)."""
+    for w in list(_DISPLAYED):
+        w._publish_static(force=False)
 
 
 class CNNWidget(anywidget.AnyWidget):
@@ -206,10 +346,23 @@ class CNNWidget(anywidget.AnyWidget):
 
     view = Bytes(b"", help="PNG/JPEG bytes of the main picture").tag(sync=True)
     error = Unicode("", help='"" or a readable message about the last failure').tag(sync=True)
-    busy = Bool(False, help="True while a debounced recompute runs").tag(sync=True)
+    busy = Bool(False, help="True while a debounced recompute is pending or runs").tag(sync=True)
+    busy_progress = Float(0.0, help="fraction of the running recompute done, 0..1").tag(sync=True)
+    busy_label = Unicode("", help="what the running recompute computes").tag(sync=True)
+    # Names this widget's static pictures in the page: a live view hides them (the front end
+    # adds a style rule keyed by it), a page without the kernel shows them.
+    _static_key = Unicode("").tag(sync=True)
 
     #: quiet time before a debounced recompute runs, in seconds
     debounce_s = 0.15
+    #: minimum seconds between two `busy_progress` updates (about 10 per second)
+    progress_interval = 0.1
+    #: seconds without any view before the widget stops its work: a re-render of the same
+    #: output (detach, then attach) takes less
+    orphan_grace_s = 2.0
+    #: minimum seconds between two updates of the static picture in the notebook
+    static_interval = 1.0
+    _outputs: frozenset = OUTPUT_TRAITS
 
     def __init__(self, **kwargs: Any):
         self._debouncers: list[Debouncer] = []
@@ -235,11 +388,26 @@ class CNNWidget(anywidget.AnyWidget):
                 if (value := getattr(type(self), key, None)) is not None and not self.has_trait(key)
             }
         )
+        self._key = uuid.uuid4().hex
+        self._busy_count = 0
+        self._busy_lock = threading.Lock()
+        self._progress_sent = float("-inf")
+        #: control values when the last recompute started that ran to its end (None: unknown)
+        self._controls_done: dict | None = None
+        self._views: set[str] = set()
+        self._views_lock = threading.Lock()
+        self._orphan_timer: threading.Timer | None = None
+        self._static_handles: list = []
+        self._static_lock = threading.Lock()
+        self._static_timer: threading.Timer | None = None
+        self._static_sent_at = float("-inf")
+        self._static_version = 0
+        self._static_published = 0
+        self._static_watched: list[CNNWidget] = []
+        kwargs.setdefault("_static_key", self._key)
         super().__init__(**kwargs)
         for key, contents in self._bundle_files.items():
             contents.changed.connect(self._reload_esm if key == "_esm" else self._reload_css)
-        self._busy_count = 0
-        self._busy_lock = threading.Lock()
         self.on_msg(self._on_action)
 
     def _reload_esm(self, contents: str) -> None:
@@ -252,10 +420,13 @@ class CNNWidget(anywidget.AnyWidget):
     def attempt(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
         """Call ``fn``; an exception becomes ``error`` (the widget stays usable).
 
-        Returns True and clears ``error`` when the call succeeds.
+        Returns True and clears ``error`` when the call succeeds. ``Cancelled`` passes through:
+        a recompute that a newer one replaced failed at nothing.
         """
         try:
             fn(*args, **kwargs)
+        except Cancelled:
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure must reach the user
             self.error = readable(exc)
             return False
@@ -264,25 +435,42 @@ class CNNWidget(anywidget.AnyWidget):
 
     # ---- debounced recomputes ---------------------------------------------------------------
     def debounced(self, fn: Callable[..., Any], delay: float | None = None) -> Debouncer:
-        """``fn`` wrapped so that a burst of calls runs it once, off the kernel's thread."""
+        """``fn`` wrapped so that a burst of calls runs it once, off the kernel's thread; a
+        newer call cancels a running one at its engine's next batch."""
         d = Debouncer(
-            lambda *a: self._busy_attempt(fn, *a),
+            lambda *a: self._recompute_run(fn, *a),
             self.debounce_s if delay is None else delay,
-            name=f"cnnwidgets-{type(self).__name__}-recompute",
+            name=f"cnnwidgets-{type(self).__name__}-recompute-{self._key[:8]}",
+            on_progress=self._on_recompute_progress,
+            on_busy=self._on_recompute_busy,
         )
         self._debouncers.append(d)
         return d
 
-    def _busy_attempt(self, fn: Callable[..., Any], *args: Any) -> None:
+    def _recompute_run(self, fn: Callable[..., Any], *args: Any) -> None:
+        started = self._controls_now()
+        self._progress_sent = float("-inf")
+        self.busy_label = self._busy_text()
+        self.busy_progress = 0.0
+        self.attempt(fn, *args)  # Cancelled ends here, before the bookkeeping of a finished run
+        self._controls_done = started
+        self.busy_progress = 1.0
+
+    def _on_recompute_progress(self, fraction: float) -> None:
+        now = time.monotonic()
+        if fraction >= 1.0 or now - self._progress_sent >= self.progress_interval:
+            self._progress_sent = now
+            self.busy_progress = fraction
+
+    def _on_recompute_busy(self, flag: bool) -> None:
         with self._busy_lock:
-            self._busy_count += 1
-            self.busy = True
-        try:
-            self.attempt(fn, *args)
-        finally:
-            with self._busy_lock:
-                self._busy_count -= 1
-                self.busy = self._busy_count > 0
+            self._busy_count += 1 if flag else -1
+            if flag and self._busy_count == 1:
+                # The bar shows from the change on, through the debounce delay: with what the
+                # change asks for, not what the last recompute did.
+                self.busy_label = self._busy_text()
+                self.busy_progress = 0.0
+            self.busy = self._busy_count > 0
 
     def flush(self) -> CNNWidget:
         """Run pending debounced recomputes now and wait for them (scripts, tests)."""
@@ -290,9 +478,58 @@ class CNNWidget(anywidget.AnyWidget):
             d.flush()
         return self
 
+    # ---- what a recompute computes ------------------------------------------------------------
+    def _control_names(self) -> list[str]:
+        base = set(CNNWidget.class_trait_names(sync=True))
+        traits = self.traits(sync=True)
+        return [
+            n
+            for n, t in traits.items()
+            if not n.startswith("_")
+            and n not in base
+            and n not in self._outputs
+            and not n.endswith(DERIVED_SUFFIXES)
+            and not isinstance(t, (Bytes, Instance))
+        ]
+
+    def _controls_now(self) -> dict:
+        return {n: copy.deepcopy(getattr(self, n)) for n in self._control_names()}
+
+    def _busy_text(self) -> str:
+        """One line naming what the recompute that starts now computes, shown with the
+        progress bar. Default: the controls changed since the last finished recompute, by
+        their labels in the pickers ("computing method Score-CAM, target tiger cat (45.3%)…").
+        Widgets may say it better."""
+        done = self._controls_done
+        if done is None:
+            return "computing…"
+        now = self._controls_now()
+        changed = [
+            self._describe_control(n, now[n], done.get(n)) for n in now if now[n] != done.get(n)
+        ]
+        changed = [c for c in changed if c]
+        return f"computing {', '.join(changed)}…" if changed else "computing…"
+
+    def _describe_control(self, name: str, value: Any, old: Any) -> str:
+        options = getattr(self, f"{name}_options", None)
+        if isinstance(options, (list, tuple)):
+            for o in options:
+                if isinstance(o, (list, tuple)) and len(o) == 2 and o[1] == value:
+                    return f"{name} {o[0]}"
+        if isinstance(value, dict):
+            old = old if isinstance(old, dict) else {}
+            return ", ".join(f"{k} {_short(v)}" for k, v in value.items() if old.get(k) != v)
+        if isinstance(value, bool):
+            return f"{name} {'on' if value else 'off'}"
+        return f"{name} {_short(value)}"
+
     # ---- actions from the front end ---------------------------------------------------------
     def _on_action(self, _widget: Any, content: Any, buffers: list) -> None:
         if not isinstance(content, dict):
+            return
+        # The front end's own bookkeeping (views, heartbeat) is no user action: it must not
+        # clear an error message as a successful action does.
+        if self._lifecycle(content):
             return
         handler = getattr(self, f"_action_{content.get('type')}", None)
         if callable(handler):
@@ -324,6 +561,181 @@ class CNNWidget(anywidget.AnyWidget):
         """Widgets that take an image load it here (and raise on bad input)."""
         raise TypeError(f"{type(self).__name__} takes no image")
 
+    # ---- views in the page ---------------------------------------------------------------
+    def _lifecycle(self, content: dict) -> bool:
+        kind = content.get("type")
+        if kind == "ping":
+            # The front end's heartbeat: no answer means no kernel behind the view any more.
+            self.send({"type": "pong", "id": content.get("id")})
+        elif kind == "view_attached":
+            with self._views_lock:
+                self._views.add(str(content.get("view")))
+                timer, self._orphan_timer = self._orphan_timer, None
+            if timer is not None:
+                timer.cancel()
+            if self._controls_done is None:
+                # From now on a busy label names what changed since the user first saw it.
+                self._controls_done = self._controls_now()
+        elif kind == "view_detached":
+            with self._views_lock:
+                view = str(content.get("view"))
+                if view not in self._views:
+                    return True
+                self._views.discard(view)
+                if self._views or self._orphan_timer is not None:
+                    return True
+                self._orphan_timer = timer = threading.Timer(
+                    self.orphan_grace_s, self._orphan_check
+                )
+                timer.name = f"cnnwidgets-{type(self).__name__}-orphan-{self._key[:8]}"
+                timer.daemon = True
+            timer.start()
+        else:
+            return False
+        return True
+
+    @property
+    def views(self) -> int:
+        """How many views of this widget the front end shows now."""
+        with self._views_lock:
+            return len(self._views)
+
+    def _orphan_check(self) -> None:
+        with self._views_lock:
+            if self._orphan_timer is not threading.current_thread():
+                return  # a view came back, or another check took over
+            self._orphan_timer = None
+            if self._views:
+                return
+        self._abandoned()
+
+    def _abandoned(self) -> None:
+        """The last view has gone for longer than ``orphan_grace_s`` (its cell ran again or its
+        output was cleared): no one can see the work nor reach its Stop button, so it stops."""
+        for d in self._debouncers:
+            d.abort()
+        self._publish_static(force=False)
+
+    # ---- a static picture beside the live view ------------------------------------------------
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        """The live view, then a static picture of it (kept current) in an output of its own.
+
+        A notebook reopened without its kernel, GitHub, nbviewer and HTML exports cannot run
+        the view; they show the picture. While a live view is on the page, the front end hides
+        the picture. The picture cannot share the view's output: updating that output makes
+        JupyterLab build a new view (controls lose focus, a drag ends), once a second."""
+        global _HOOKED
+        from IPython.display import display
+
+        shown = self.show()
+        live = shown._repr_mimebundle_(**kwargs)
+        data, metadata = live if isinstance(live, tuple) else (live, {})
+        display(data, metadata=metadata or None, raw=True)
+        handle = display(self._static_bundle(), raw=True, display_id=True)
+        with self._static_lock:
+            self._static_handles.append(handle)
+            self._static_published = self._static_version
+            self._static_sent_at = time.monotonic()
+        if not self._static_watched:
+            self._static_watched = [self, *self._parts_shown(shown)]
+            for w in self._static_watched:
+                w.observe(self._static_changed, ["view", "caption", "status", "error"])
+        _DISPLAYED.add(self)
+        if not _HOOKED:
+            from IPython import get_ipython
+
+            ip = get_ipython()
+            if ip is not None:
+                ip.events.register("post_run_cell", _flush_static_pictures)
+                _HOOKED = True
+
+    def _parts_shown(self, shown: Any) -> list[CNNWidget]:
+        """The other cnnwidgets widgets inside what ``show()`` displays (a dashboard's parts)."""
+        found: list[CNNWidget] = []
+        stack, seen = [shown], set()
+        while stack:
+            w = stack.pop(0)
+            if id(w) in seen:
+                continue
+            seen.add(id(w))
+            if isinstance(w, CNNWidget) and w is not self:
+                found.append(w)
+            stack.extend(c for c in getattr(w, "children", ()) if isinstance(c, Widget))
+        return found
+
+    def _static_caption(self) -> str:
+        """One line under the static picture: the widget and what its picture shows."""
+        text = ""
+        for name in ("caption", "status", "error"):
+            value = getattr(self, name, "") if self.has_trait(name) else ""
+            if value:
+                text = str(value)
+                break
+        return f"{type(self).__name__}: {text}" if text else type(self).__name__
+
+    def _static_bundle(self) -> dict:
+        widgets = [self, *self._parts_shown(self.show())]
+        pictures = [(bytes(w.view), w._static_caption()) for w in widgets]
+        figures = []
+        for data, caption in pictures:
+            img = ""
+            if data:
+                src = f"data:{_mime(data)};base64,{base64.b64encode(data).decode('ascii')}"
+                img = f'<img src="{src}" alt="{html.escape(caption)}" style="max-width:100%">'
+            figures.append(
+                f'<figure style="margin:0 0 6px 0">{img}'
+                f'<figcaption style="font-size:0.9em;opacity:0.8">{html.escape(caption)}'
+                "</figcaption></figure>"
+            )
+        bundle = {
+            "text/plain": "\n".join(c for _, c in pictures),
+            "text/html": f'<div class="cnnw-static" data-cnnw-static="{self._key}">'
+            f"{_STATIC_STYLE}{''.join(figures)}</div>",
+        }
+        first = next((d for d, _ in pictures if d), b"")
+        if first:
+            bundle[_mime(first)] = base64.b64encode(first).decode("ascii")
+        return bundle
+
+    def _static_changed(self, _change: Any = None) -> None:
+        with self._static_lock:
+            self._static_version += 1
+            if not self._static_handles or self._static_timer is not None:
+                return  # not displayed, or an update is already due
+            wait = self._static_sent_at + self.static_interval - time.monotonic()
+            if wait > 0:
+                self._static_timer = timer = threading.Timer(wait, self._static_due)
+                timer.name = f"cnnwidgets-{type(self).__name__}-picture-{self._key[:8]}"
+                timer.daemon = True
+        if wait > 0:
+            timer.start()
+        else:
+            self._publish_static(force=False)
+
+    def _static_due(self) -> None:
+        with self._static_lock:
+            if self._static_timer is threading.current_thread():
+                self._static_timer = None
+        self._publish_static(force=False)
+
+    def _publish_static(self, force: bool = True) -> None:
+        """Update every displayed static picture (unless nothing changed, with ``force``
+        False)."""
+        with self._static_lock:
+            handles = list(self._static_handles)
+            if not handles or (not force and self._static_published == self._static_version):
+                return
+            version = self._static_version
+            timer, self._static_timer = self._static_timer, None
+        if timer is not None and timer is not threading.current_thread():
+            timer.cancel()
+        bundle = self._static_bundle()
+        for handle in handles:
+            handle.update(bundle, raw=True)
+        with self._static_lock:
+            self._static_published = max(self._static_published, version)
+            self._static_sent_at = time.monotonic()
+
     # ---- display and lifetime --------------------------------------------------------------
     def show(self):
         """What to display: the widget itself (composite widgets return their box)."""
@@ -341,11 +753,42 @@ class CNNWidget(anywidget.AnyWidget):
         ``__del__``), so every attribute is read with getattr."""
         for d in getattr(self, "_debouncers", ()):
             d.cancel()
+        for name in ("_orphan_timer", "_static_timer"):
+            timer = getattr(self, name, None)
+            if timer is not None:
+                timer.cancel()
+                setattr(self, name, None)
+        for w in getattr(self, "_static_watched", ()):
+            with contextlib.suppress(ValueError):
+                w.unobserve(self._static_changed, ["view", "caption", "status", "error"])
+        self._static_watched = []
+        _DISPLAYED.discard(self)
         for key, contents in getattr(self, "_bundle_files", {}).items():
             contents.changed.disconnect(self._reload_esm if key == "_esm" else self._reload_css)
         if getattr(self, "_owns_layout", False) and self.comm is not None:
             close_tree(self.layout)
         super().close()
+
+
+# In a notebook reopened without its kernel, JupyterLab writes "Error displaying widget: model
+# not found" where the live view was (ipywidgets' renderer, the output's lm-Panel, gets the
+# class jupyter-widgets only on such errors). Right before a static picture, that message says
+# nothing the picture does not, so the picture's own style rule hides it. Trusted notebooks
+# apply it (a notebook the user saved is trusted); elsewhere the rule is dropped and the
+# message stays.
+_STATIC_STYLE = (
+    "<style>.jp-OutputArea-child:has(> .jp-OutputArea-output.lm-Panel.jupyter-widgets)"
+    ":has(+ .jp-OutputArea-child [data-cnnw-static]) { display: none; }</style>"
+)
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = f"{value:.3g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _mime(data: bytes) -> str:
+    return "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
 
 
 class BackgroundWidget(CNNWidget):
@@ -407,6 +850,7 @@ class BackgroundWidget(CNNWidget):
         finally:
             self._pending = None
             self.running = False
+            self._publish_static(force=False)  # the notebook keeps the final picture
 
     @property
     def is_alive(self) -> bool:
@@ -426,7 +870,8 @@ class BackgroundWidget(CNNWidget):
                 target=self._loop,
                 args=(self._stop_event,),
                 daemon=True,
-                name=f"cnnwidgets-{type(self).__name__}-worker",
+                # Named after the widget: a test (or a user) can tell whose thread is left.
+                name=f"cnnwidgets-{type(self).__name__}-worker-{self._key[:8]}",
             )
             self._thread.start()
         return self
@@ -469,6 +914,10 @@ class BackgroundWidget(CNNWidget):
 
     def _action_stop(self, content: dict, buffers: list) -> None:
         self.stop()
+
+    def _abandoned(self) -> None:
+        self.stop()
+        super()._abandoned()
 
     def close(self) -> None:
         if getattr(self, "_stop_event", None) is not None:

@@ -2,10 +2,13 @@
 // view sent to the kernel (saved traits, custom messages with their buffers).
 import type { Listener, WidgetModel } from "../src/components/model";
 
+const FRAME_MESSAGES = new Set(["ping", "view_attached", "view_detached"]);
+
 export class FakeModel implements WidgetModel {
   state: Record<string, any>;
   saved: Record<string, any>[] = [];
   sent: { content: any; buffers?: any[] }[] = [];
+  frameSent: any[] = [];
   private listeners = new Map<string, Set<Listener>>();
   private dirty: Record<string, any> = {};
 
@@ -49,7 +52,20 @@ export class FakeModel implements WidgetModel {
   }
 
   send(content: any, _callbacks?: any, buffers?: any[]): void {
-    this.sent.push({ content, buffers });
+    // The frame's own bookkeeping (views, heartbeat) goes to its own log, so that `sent`
+    // holds what the user's actions sent.
+    if (FRAME_MESSAGES.has(content?.type)) this.frameSent.push(content);
+    else this.sent.push({ content, buffers });
+  }
+
+  /** A custom message from the kernel ("msg:custom"), as anywidget delivers it. */
+  kernelSend(content: any, buffers: any[] = []): void {
+    for (const cb of [...(this.listeners.get("msg:custom") ?? [])]) cb(content, buffers);
+  }
+
+  /** An event of the ipywidgets model itself (e.g. "comm_live_update" when the kernel goes). */
+  trigger(event: string): void {
+    for (const cb of [...(this.listeners.get(event) ?? [])]) cb();
   }
 
   listenerCount(): number {

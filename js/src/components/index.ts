@@ -12,3 +12,4 @@ export * from "./grid_click";
 export * from "./checkbox";
 export * from "./text_input";
 export * from "./param_panel";
+export * from "./connection";

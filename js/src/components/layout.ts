@@ -1,7 +1,15 @@
 // The frame every widget shares: a themed root, a row of controls, the picture area, the error
 // banner on top. Widgets compose these with the controls they need.
+//
+// The frame also does what every view owes the kernel and the page, so that each widget gets
+// it by composing the frame: the progress of a recompute over the pictures, a banner and greyed
+// controls when the kernel behind the view is gone, "view_attached"/"view_detached" messages
+// (a widget without views stops its work), and hiding the widget's static pictures (written
+// for pages without a kernel) while the live view is there.
 import { Disposer, WidgetModel, h } from "./model";
 import { errorBanner } from "./error_banner";
+import { busyBar } from "./progress_bar";
+import { announceView, connectionWatch, hideStaticPictures } from "./connection";
 
 export interface Frame {
   root: HTMLElement;
@@ -14,12 +22,16 @@ export function frame(model: WidgetModel, el: HTMLElement, kind: string, d: Disp
   const body = h("div", { class: "cnnw-body" });
   const root = h("div", { class: `cnnw cnnw-${kind}`, "data-widget": kind },
     errorBanner(model, d), controls, body);
+  root.insertBefore(connectionWatch(model, root, d), controls);
+  body.append(busyBar(model, d));
   el.append(root);
   d.add(() => root.remove());
   // A recompute in the kernel dims the pictures until the new one arrives.
   const busy = () => root.classList.toggle("cnnw-busy", Boolean(model.get("busy")));
   d.listen(model, "busy", busy);
   busy();
+  hideStaticPictures(String(model.get("_static_key") ?? ""), d);
+  announceView(model, d);
   return { root, controls, body };
 }
 

@@ -46,16 +46,44 @@ export class Disposer {
   }
 }
 
+// Who wants to know that this view sent something to the kernel (the connection watch: a
+// change that gets no answer means the kernel behind the view is gone). Keyed by the model
+// object a render receives, so each view has its own.
+export interface SendWatch {
+  sent(): void;
+  failed(err: unknown): void;
+}
+const watches = new WeakMap<object, Set<SendWatch>>();
+
+/** Calls `watch` after every trait change or action this view sends; removed on dispose. */
+export function watchSends(model: WidgetModel, watch: SendWatch, d: Disposer): void {
+  let set = watches.get(model);
+  if (!set) watches.set(model, (set = new Set()));
+  set.add(watch);
+  d.add(() => set!.delete(watch));
+}
+
+function sending(model: WidgetModel, send: () => void): void {
+  try {
+    send();
+  } catch (err) {
+    // ipywidgets throws when the model has no comm (a view restored from saved state).
+    for (const w of watches.get(model) ?? []) w.failed(err);
+    return;
+  }
+  for (const w of watches.get(model) ?? []) w.sent();
+}
+
 /** Sets a trait and sends it to the kernel. */
 export function setTrait(model: WidgetModel, name: string, value: unknown): void {
   model.set(name, value);
-  model.save_changes();
+  sending(model, () => model.save_changes());
 }
 
 /** Asks the kernel-side widget to do something (start, stop, save, upload, ...). */
 export function action(model: WidgetModel, type: string, extra: Record<string, unknown> = {},
                        buffers?: (ArrayBuffer | ArrayBufferView)[]): void {
-  model.send({ type, ...extra }, undefined, buffers);
+  sending(model, () => model.send({ type, ...extra }, undefined, buffers));
 }
 
 export function h<K extends keyof HTMLElementTagNameMap>(

@@ -16,3 +16,23 @@ export function progressBar(model: WidgetModel, d: Disposer, valueTrait = "progr
   sync();
   return wrap;
 }
+
+/** What a recompute in the kernel is doing (the `busy`, `busy_progress` and `busy_label`
+ *  traits): a bar and a line over the pictures while it runs. Indeterminate until the engine
+ *  reports a first fraction (methods done in one pass never do). */
+export function busyBar(model: WidgetModel, d: Disposer): HTMLElement {
+  const bar = h("progress", { "data-testid": "busy_progress", max: "1" });
+  const text = h("span", { class: "cnnw-busy-label", "data-testid": "busy_label" });
+  const wrap = h("div", { class: "cnnw-busybar", role: "status", "data-testid": "busy" }, bar, text);
+  const sync = () => {
+    const busy = Boolean(model.get("busy"));
+    const v = Math.min(Math.max(Number(model.get("busy_progress") ?? 0), 0), 1);
+    if (v > 0) bar.value = v;
+    else bar.removeAttribute("value");
+    text.textContent = String(model.get("busy_label") ?? "");
+    wrap.hidden = !busy;
+  };
+  for (const name of ["busy", "busy_progress", "busy_label"]) d.listen(model, name, sync);
+  sync();
+  return wrap;
+}
