@@ -7,6 +7,7 @@ from typing import Any
 
 from traitlets import Bytes, Float, Int, List, Unicode
 
+from ..core.progress import part
 from ..data.images import load_image
 from ..engines.maps import Attribution
 from ..render import grid, overlay, to_jpeg
@@ -46,6 +47,9 @@ class AttributionViewer(CNNWidget):
         self.computations = 0
         self._loading = False
         super().__init__(**kwargs)
+        # Computed now (one forward pass, cached): computed first on the kernel's thread by a
+        # class change, it waits for the model's lock, which a running recompute holds.
+        self.model.num_classes  # noqa: B018
         self._before_first_compute()
         self._recompute = self.debounced(self._compute)
         self.observe(self._listed, ["target", "compare_target"])
@@ -104,9 +108,10 @@ class AttributionViewer(CNNWidget):
     def _compute(self) -> None:
         targets = [self.target] + ([self.compare_target] if self.compare_target >= 0 else [])
         maps = []
-        for t in targets:
+        for i, t in enumerate(targets):
             self.computations += 1
-            maps.append(self._attribute(t))
+            with part(i, i + 1, len(targets)):  # one progress bar over both classes
+                maps.append(self._attribute(t))
         self._maps = maps
         self._blend()
 
