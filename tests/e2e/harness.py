@@ -287,6 +287,7 @@ class Lab:
         self.page.on("console", lambda m: self.console.append(f"[{m.type}] {m.text}"))
         self.page.on("pageerror", lambda e: self.console.append(f"[pageerror] {e}"))
         self.shots = 0
+        self.notebook: str | None = None
 
     def close(self) -> None:
         with contextlib.suppress(ValueError):
@@ -314,6 +315,7 @@ class Lab:
     # -- notebook -------------------------------------------------------------------------
 
     def open_notebook(self, filename: str, cells: list[str], run: bool = True) -> None:
+        self.notebook = filename
         self.server.write_notebook(filename, cells)
         # A workspace per page: JupyterLab would otherwise reopen (and start kernels for) the
         # notebooks that earlier tests left in the default workspace.
@@ -391,6 +393,73 @@ class Lab:
 
     def cells(self):
         return self.panel().locator(".jp-Cell")
+
+    # -- one cell, the kernel, the document (tests/e2e/test_lifecycle.py) -------------------
+
+    def prompt(self, cell: int) -> str:
+        return self.cells().nth(cell).locator(".jp-InputArea-prompt").first.inner_text().strip()
+
+    def run_cell(self, cell: int, timeout: float = 300) -> None:
+        """Runs one code cell as a user does (select it, Ctrl+Enter) and waits until it ran."""
+        before = self.prompt(cell)
+        self.cells().nth(cell).locator(".jp-InputArea-prompt").first.click()
+        self.page.keyboard.press("Control+Enter")
+        self._wait_until(
+            f"""
+            const c = p.querySelectorAll('.jp-Cell')[{cell}];
+            const ind = p.querySelector('.jp-Notebook-ExecutionIndicator');
+            return {{prompt: c.querySelector('.jp-InputArea-prompt').textContent.trim(),
+                    status: ind ? ind.getAttribute('data-status') : null}};""",
+            lambda st: bool(
+                st["prompt"] != before
+                and any(ch.isdigit() for ch in st["prompt"])
+                and st["status"] == "idle"
+            ),
+            timeout,
+            f"cell {cell} did not run again",
+        )
+
+    def output_text(self, cell: int) -> str:
+        """What cell `cell` printed (its stream outputs)."""
+        out = (
+            self.cells()
+            .nth(cell)
+            .locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]')
+        )
+        return "\n".join(out.all_inner_texts())
+
+    def kernel_id(self) -> str:
+        for session in self.server.api("GET", "/api/sessions"):
+            if session["path"].endswith(self.notebook):
+                return session["kernel"]["id"]
+        raise E2EError(f"no kernel session for {self.notebook}")
+
+    def restart_kernel_elsewhere(self) -> None:
+        """Restarts the notebook's kernel through the server's REST API, as another client (a
+        second tab, a script) would: this page learns of it only from the kernel itself."""
+        self.server.api("POST", f"/api/kernels/{self.kernel_id()}/restart")
+
+    def restart_kernel_here(self) -> None:
+        """Kernel > Restart Kernel... and the dialog's Restart, as a user does."""
+        self.page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").first.click()
+        self.page.locator(".lm-Menu-itemLabel").filter(has_text="Restart Kernel…").first.click()
+        self.page.locator(".jp-Dialog .jp-mod-accept").first.click()
+
+    def save(self, timeout: float = 60) -> None:
+        """Ctrl+S, then waits until the tab no longer shows unsaved changes."""
+        self.panel().locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
+        self.page.keyboard.press("Control+s")
+        deadline = time.time() + seconds(timeout)
+        while time.time() < deadline:
+            if not self.page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").count():
+                return
+            time.sleep(0.3)
+        self.fail(f"the notebook was not saved within {timeout} s")
+
+    def reload(self) -> None:
+        """Reloads the page: JupyterLab opens the notebook again (and starts a kernel)."""
+        self.page.reload(wait_until="domcontentloaded", timeout=seconds(120) * 1000)
+        self.wait_kernel_ready()
 
     def kernel_messages(self) -> str:
         """Tracebacks and stderr printed by the notebook's cells, for failure messages."""
