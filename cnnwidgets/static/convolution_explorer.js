@@ -266,7 +266,7 @@ function textView(model, name, d, cls = "cnnw-caption", testid = name) {
 
 // src/components/connection.ts
 var KERNEL_RESTARTED = "the kernel behind this view has restarted: run the cell again";
-var KERNEL_SILENT = "the kernel behind this view does not answer: if it has restarted, run the cell again";
+var KERNEL_SILENT = "no kernel answers this view: run the cell again to use its controls";
 function kernelStatus(model) {
   const status = model.widget_manager?.kernel?.status;
   return typeof status === "string" ? status : void 0;

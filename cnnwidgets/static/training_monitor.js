@@ -269,7 +269,7 @@ function startStop(model, d, labels = { start: "Start", stop: "Stop" }) {
 
 // src/components/connection.ts
 var KERNEL_RESTARTED = "the kernel behind this view has restarted: run the cell again";
-var KERNEL_SILENT = "the kernel behind this view does not answer: if it has restarted, run the cell again";
+var KERNEL_SILENT = "no kernel answers this view: run the cell again to use its controls";
 function kernelStatus(model) {
   const status = model.widget_manager?.kernel?.status;
   return typeof status === "string" ? status : void 0;

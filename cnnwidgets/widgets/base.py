@@ -399,6 +399,8 @@ class CNNWidget(anywidget.AnyWidget):
         self._orphan_timer: threading.Timer | None = None
         self._static_handles: list = []
         self._static_lock = threading.Lock()
+        # One update at a time: two threads publishing at once could send the older last.
+        self._static_publishing = threading.Lock()
         self._static_timer: threading.Timer | None = None
         self._static_sent_at = float("-inf")
         self._static_version = 0
@@ -721,20 +723,21 @@ class CNNWidget(anywidget.AnyWidget):
     def _publish_static(self, force: bool = True) -> None:
         """Update every displayed static picture (unless nothing changed, with ``force``
         False)."""
-        with self._static_lock:
-            handles = list(self._static_handles)
-            if not handles or (not force and self._static_published == self._static_version):
-                return
-            version = self._static_version
-            timer, self._static_timer = self._static_timer, None
-        if timer is not None and timer is not threading.current_thread():
-            timer.cancel()
-        bundle = self._static_bundle()
-        for handle in handles:
-            handle.update(bundle, raw=True)
-        with self._static_lock:
-            self._static_published = max(self._static_published, version)
-            self._static_sent_at = time.monotonic()
+        with self._static_publishing:
+            with self._static_lock:
+                handles = list(self._static_handles)
+                if not handles or (not force and self._static_published == self._static_version):
+                    return
+                version = self._static_version
+                timer, self._static_timer = self._static_timer, None
+            if timer is not None and timer is not threading.current_thread():
+                timer.cancel()
+            bundle = self._static_bundle()
+            for handle in handles:
+                handle.update(bundle, raw=True)
+            with self._static_lock:
+                self._static_published = version
+                self._static_sent_at = time.monotonic()
 
     # ---- display and lifetime --------------------------------------------------------------
     def show(self):

@@ -12,8 +12,9 @@
 import { Disposer, WidgetModel, action, h, watchSends } from "./model";
 
 export const KERNEL_RESTARTED = "the kernel behind this view has restarted: run the cell again";
-export const KERNEL_SILENT =
-  "the kernel behind this view does not answer: if it has restarted, run the cell again";
+// Where the front end cannot tell a busy kernel from none (other front ends, a page exported
+// with its widget state), this says what is sure: nothing answers, the controls do nothing.
+export const KERNEL_SILENT = "no kernel answers this view: run the cell again to use its controls";
 
 export interface ConnectionOptions {
   /** how long to wait for an answer to a ping, in ms */
