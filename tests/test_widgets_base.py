@@ -349,6 +349,20 @@ def test_a_rerendered_view_keeps_the_work_running(no_thread_leak):
     assert not w.is_alive
 
 
+def test_a_page_that_goes_away_gets_longer_to_come_back(no_thread_leak):
+    w = Endless()
+    w.orphan_grace_s, w.page_grace_s = 0.05, 3600
+    w._on_action(w, {"type": "view_attached", "view": "a"}, [])
+    w.start()
+    w._on_action(w, {"type": "view_detached", "view": "a", "page": True}, [])  # a reload
+    timer = w._orphan_timer
+    assert timer is not None and timer.interval == 3600
+    w._on_action(w, {"type": "view_attached", "view": "b"}, [])  # the reloaded page
+    timer.join()
+    assert w.is_alive and w.views == 1
+    w.close()
+
+
 def test_an_orphaned_recompute_is_cancelled(no_thread_leak):
     w = Recompute(steps=3)
     w.orphan_grace_s = 0.05

@@ -353,16 +353,16 @@ function announceView(model, d) {
   const view = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
   action(model, "view_attached", { view });
   let gone = false;
-  const detach = () => {
+  const detach = (page) => {
     if (gone) return;
     gone = true;
     try {
-      model.send({ type: "view_detached", view });
+      model.send({ type: "view_detached", view, page });
     } catch {
     }
   };
-  d.dom(window, "pagehide", detach);
-  d.add(detach);
+  d.dom(window, "pagehide", () => detach(true));
+  d.add(() => detach(false));
 }
 var staticHidden = /* @__PURE__ */ new Map();
 function hideStaticPictures(key, d) {

@@ -360,6 +360,9 @@ class CNNWidget(anywidget.AnyWidget):
     #: seconds without any view before the widget stops its work: a re-render of the same
     #: output (detach, then attach) takes less
     orphan_grace_s = 2.0
+    #: the same when the last view went with its page (closed, or reloading: JupyterLab shows
+    #: the widget again once it is back)
+    page_grace_s = 60.0
     #: minimum seconds between two updates of the static picture in the notebook
     static_interval = 1.0
     _outputs: frozenset = OUTPUT_TRAITS
@@ -586,9 +589,8 @@ class CNNWidget(anywidget.AnyWidget):
                 self._views.discard(view)
                 if self._views or self._orphan_timer is not None:
                     return True
-                self._orphan_timer = timer = threading.Timer(
-                    self.orphan_grace_s, self._orphan_check
-                )
+                grace = self.page_grace_s if content.get("page") else self.orphan_grace_s
+                self._orphan_timer = timer = threading.Timer(grace, self._orphan_check)
                 timer.name = f"cnnwidgets-{type(self).__name__}-orphan-{self._key[:8]}"
                 timer.daemon = True
             timer.start()

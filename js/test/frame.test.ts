@@ -33,9 +33,19 @@ describe("views", () => {
     expect(attached).toHaveLength(1);
     d.dispose();
     const detached = model.frameSent.filter((m) => m.type === "view_detached");
-    expect(detached).toEqual([{ type: "view_detached", view: attached[0].view }]);
+    expect(detached).toEqual([{ type: "view_detached", view: attached[0].view, page: false }]);
     expect(el.children).toHaveLength(0);
     expect(model.listenerCount()).toBe(0);
+  });
+
+  it("tells the kernel when the whole page goes (closed or reloading), once", () => {
+    const model = new FakeModel();
+    frame(model, el, "test", d);
+    window.dispatchEvent(new Event("pagehide"));
+    d.dispose();
+    const detached = model.frameSent.filter((m) => m.type === "view_detached");
+    expect(detached).toHaveLength(1);
+    expect(detached[0].page).toBe(true);
   });
 
   it("hides the widget's static pictures while a view lives, and only then", () => {

@@ -122,17 +122,19 @@ export function announceView(model: WidgetModel, d: Disposer): void {
   const view = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
   action(model, "view_attached", { view });
   let gone = false;
-  const detach = () => {
+  const detach = (page: boolean) => {
     if (gone) return;
     gone = true;
     try {
-      model.send({ type: "view_detached", view });
+      // `page`: the whole page goes (closed or reloading); a reload shows the view again
+      // once JupyterLab is back, so the kernel waits longer before it stops the work.
+      model.send({ type: "view_detached", view, page });
     } catch {
       // no kernel to tell
     }
   };
-  d.dom(window, "pagehide", detach);
-  d.add(detach);
+  d.dom(window, "pagehide", () => detach(true));
+  d.add(() => detach(false));
 }
 
 /** While this view lives, the static pictures of the same widget (outputs written for
