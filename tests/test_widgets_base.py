@@ -220,6 +220,22 @@ def test_a_newer_change_cancels_the_running_recompute_and_only_the_last_one_comp
     w.close()
 
 
+def test_a_recompute_that_asks_for_another_run_is_not_cancelled_by_it(no_thread_leak):
+    calls = []
+    d = None
+
+    def fn(i):
+        calls.append(i)
+        if i == 0:
+            d(1)  # e.g. it set a control whose observer recomputes
+        report(1, 1)  # would raise Cancelled if the request above had cancelled this run
+
+    d = Debouncer(fn, delay=0)
+    d(0)
+    d.flush()
+    assert calls == [0, 1] and (d.completed, d.cancelled) == (2, 0)
+
+
 def test_busy_label_names_the_changed_control_by_its_label(no_thread_leak):
     w = Recompute(steps=1)
     labels = []

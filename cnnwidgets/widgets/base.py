@@ -197,8 +197,10 @@ class Debouncer:
             if self._cancelled:
                 return
             self._args, self._due = args, time.monotonic() + self.delay
-            if self._running is not None:
-                self._running.set()  # stale now: stop it at its next batch
+            # Stale now: stop it at its next batch (unless the running call itself asks for
+            # another run, e.g. by setting a control: that one runs after it).
+            if self._running is not None and threading.current_thread() is not self._thread:
+                self._running.set()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
                 self._busy(True)
@@ -634,6 +636,7 @@ class CNNWidget(anywidget.AnyWidget):
         shown = self.show()
         live = shown._repr_mimebundle_(**kwargs)
         data, metadata = live if isinstance(live, tuple) else (live, {})
+        data = data or {"text/plain": repr(shown)}
         display(data, metadata=metadata or None, raw=True)
         handle = display(self._static_bundle(), raw=True, display_id=True)
         with self._static_lock:
