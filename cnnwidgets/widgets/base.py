@@ -223,12 +223,12 @@ class Debouncer:
                 pass
         finally:
             with self._cond:
-                # Also on an unexpected exception from fn: flush() must not wait forever.
+                # Only after an unexpected exception from fn (flush() must not wait forever):
+                # after a normal end, a newer thread may already run and own `_running`.
                 if self._thread is me:
-                    self._thread = None
+                    self._thread, self._running = None, None
                     self._busy(False)
-                self._running = None
-                self._cond.notify_all()
+                    self._cond.notify_all()
 
     def _next(self) -> bool:
         """Wait for the due time and run the latest call; False when no work is left."""
