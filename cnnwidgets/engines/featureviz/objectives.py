@@ -425,6 +425,10 @@ def activation_match(layer: str, image) -> Objective:
     The cosine rather than an L2 distance (Mahendran & Vedaldi) or lucid's dot * cossim^p: it
     ignores the activations' scale, so one weight suits every layer, and 1 means a perfect
     inversion at any layer. ``image``: one target, or one per rendered image.
+
+    It compares position by position: render with ``transforms=None`` (or a jitter of a pixel
+    or two). The standard transforms shift and turn the render against the fixed target; on
+    EfficientNet-Lite0 they hold ``_blocks.6`` at a cosine of about 0.65 where none reach 0.95.
     """
     target, binder = _target(image, [layer], f"the target image of activation_match({layer})")
 
@@ -444,7 +448,8 @@ def content(layer: str, image) -> Objective:
         value = -mean (A(x) - A(c))^2
 
     over the channels and positions of ``layer``; ``image``: the content image ``c`` (or one
-    per rendered image), its activations computed once, at the render's input size.
+    per rendered image), its activations computed once, at the render's input size. Like
+    :func:`activation_match` it compares positions: render with ``transforms=None``.
     """
     target, binder = _target(image, [layer], f"the content image of content({layer})")
 

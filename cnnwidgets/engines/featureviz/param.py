@@ -263,8 +263,8 @@ class MacoParam(ImageParam):
         circle of radius m closest to the image's coefficient c is m * c / |c|, so this is the
         MACO image nearest the image in L2 (Parseval) before the standardisation. The
         magnitude, and with it the contrast of each frequency, stays MACO's: the start has the
-        image's edges and layout, not its colours or contrast (docs/benchmarks.md measures how
-        close it comes)."""
+        image's edges and layout, not its colours or contrast. On the cat at 64 px its pixels
+        correlate about 0.6 with the image's (tests/test_featureviz_init.py)."""
         self.phase.copy_(torch.angle(torch.fft.rfft2(raw, norm="ortho")))
 
 
