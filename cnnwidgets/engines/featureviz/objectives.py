@@ -427,8 +427,9 @@ def activation_match(layer: str, image) -> Objective:
     inversion at any layer. ``image``: one target, or one per rendered image.
 
     It compares position by position: render with ``transforms=None`` (or a jitter of a pixel
-    or two). The standard transforms shift and turn the render against the fixed target; on
-    EfficientNet-Lite0 they hold ``_blocks.6`` at a cosine of about 0.65 where none reach 0.95.
+    or two). The standard transforms shift and turn the render against the fixed target: on
+    EfficientNet-Lite0 (``_blocks.6``, 64 px at 96, 96 steps) they end at a cosine of about
+    0.65, no transforms at about 0.95.
     """
     target, binder = _target(image, [layer], f"the target image of activation_match({layer})")
 
