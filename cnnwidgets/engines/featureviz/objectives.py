@@ -119,7 +119,9 @@ class Objective:
 
     def bind(self, spec: RenderSpec) -> Objective:
         """Validate against ``spec.model``, then prepare for that run (target activations are
-        computed here, once). The render loop calls this before its first step."""
+        computed here, once). The render loop calls this before its first step. An objective
+        keeps what its last binding computed: two runs at the same time at different sizes
+        (or on different models) need an objective each."""
         self.validate(spec.model)
         for binder in self.binders:
             binder(spec)
