@@ -90,7 +90,7 @@ def test_objective_kinds_and_parameterizations_come_from_the_registries(fv, tiny
     import cnnwidgets as cw
 
     assert [o[1] for o in fv.kind_options] == ["channel", "neuron", "deepdream", "class_logit"]
-    assert [o[1] for o in fv.param_options] == ["pixel", "fft", "maco"]
+    assert [o[1] for o in fv.param_options] == ["pixel", "fft", "maco", "lowres", "cppn"]
     fv.param = "fft"
     assert [p["name"] for p in fv.param_params] == ["decay_power"]
     fv.param_values = {"decay_power": 2.0}
