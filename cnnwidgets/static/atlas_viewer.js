@@ -370,6 +370,15 @@ function render({ model, el }) {
   };
   d.dom(prev, "click", () => turn(-1));
   d.dom(next, "click", () => turn(1));
+  const syncPager = () => {
+    const page = Number(model.get("page") ?? 0);
+    const last = Number(model.get("page_max") ?? 0);
+    prev.disabled = page <= 0;
+    next.disabled = page >= last;
+  };
+  d.listen(model, "page", syncPager);
+  d.listen(model, "page_max", syncPager);
+  syncPager();
   const pageSlider = slider(model, "page", {
     label: "Page",
     min: 0,
@@ -422,13 +431,14 @@ function render({ model, el }) {
   const mode = () => {
     const page = onChannel(model);
     f.root.dataset.mode = page ? "channel" : "grid";
-    pager.hidden = page;
+    pager.hidden = page || Number(model.get("page_max") ?? 0) === 0;
     grid.disabled = !page;
     side.hidden = !page;
     view.classList.toggle("cnnw-clickable", !page);
     if (page) readout.textContent = "";
   };
   d.listen(model, "channel", mode);
+  d.listen(model, "page_max", mode);
   mode();
   return () => d.dispose();
 }

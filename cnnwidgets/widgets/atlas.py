@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import io
 import math
 import os
 import re
@@ -13,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from traitlets import Dict, Int, List, Unicode
 
 from ..render import to_jpeg
@@ -28,6 +30,7 @@ TILE = 64
 CONNECTION_TILE = 56
 MAX_ROWS = 5
 FIGURE_DPI = 100
+JPEG_QUALITY = 92  # the figure's text stays crisp
 MAX_PAGE_SIZE = 512
 HISTORY = 100  # visited places kept for Back
 # Least-recently-used caches, so that paging back and forth or returning to a channel is
@@ -412,7 +415,7 @@ class AtlasViewer(CNNWidget):
         ch = self.atlas.channel(layer, c)
 
         def make():
-            return figure_png(ch.figure(rows=self.rows, tile=1.0), dpi=FIGURE_DPI)
+            return _compact(figure_png(ch.figure(rows=self.rows, tile=1.0), dpi=FIGURE_DPI))
 
         view = self._figures.get_or_make((layer, c, self.rows), make)
         chans = self._channels(layer)
@@ -457,6 +460,17 @@ class AtlasViewer(CNNWidget):
         for cache in ("_grids", "_figures", "_thumbs"):
             if hasattr(self, cache):
                 getattr(self, cache).clear()
+
+
+def _compact(png: bytes) -> bytes:
+    """The smaller of the PNG and a JPEG of it. Example crops and visualizations are
+    photo-like: as JPEG a figure is about a third of the PNG (200 -> 65 kB for Lite0, 620 ->
+    150 kB for noisy renders), and each click sends one; a figure of flat colours stays PNG."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        jpeg = to_jpeg(np.asarray(im.convert("RGB")), quality=JPEG_QUALITY)
+    return jpeg if len(jpeg) < len(png) else png
 
 
 def _is_int(text: str) -> bool:

@@ -157,12 +157,20 @@ describe("AtlasViewer", () => {
     const side = q("connections").parentElement as HTMLElement;
     const grid = q("grid") as HTMLButtonElement;
     expect([root.dataset.mode, pager.hidden, side.hidden, grid.disabled]).toEqual(["grid", false, true, true]);
-    q("page-next").click();
+    const [prev, next] = [q("page-prev"), q("page-next")] as HTMLButtonElement[];
+    expect([prev.disabled, next.disabled]).toEqual([true, false]);
+    next.click();
     expect(model.saved.at(-1)).toEqual({ page: 1 });
-    q("page-prev").click();
-    q("page-prev").click();  // already on the first page: nothing to send
+    expect([prev.disabled, next.disabled]).toEqual([false, false]);
+    prev.click();
+    prev.click();  // already on the first page: nothing to send
     expect(model.saved.map((s) => s.page)).toEqual([1, 0]);
     expect(q("page-value").textContent).toBe("1 / 3");
+    model.kernelSet("page", 2);
+    expect([prev.disabled, next.disabled]).toEqual([false, true]);
+    model.kernelSet("page_max", 0);  // a layer of one page: no pager
+    expect(pager.hidden).toBe(true);
+    model.kernelSet("page_max", 2);
 
     model.kernelSet("channel", 2);
     expect([root.dataset.mode, pager.hidden, side.hidden, grid.disabled]).toEqual(["channel", true, false, false]);

@@ -97,6 +97,15 @@ function render({ model, el }: RenderProps): () => void {
   };
   d.dom(prev, "click", () => turn(-1));
   d.dom(next, "click", () => turn(1));
+  const syncPager = () => {
+    const page = Number(model.get("page") ?? 0);
+    const last = Number(model.get("page_max") ?? 0);
+    prev.disabled = page <= 0;
+    next.disabled = page >= last;
+  };
+  d.listen(model, "page", syncPager);
+  d.listen(model, "page_max", syncPager);
+  syncPager();
   const pageSlider = slider(model, "page", {
     label: "Page", min: 0, maxTrait: "page_max",
     format: (v) => `${v + 1} / ${Number(model.get("page_max") ?? 0) + 1}`,
@@ -137,13 +146,15 @@ function render({ model, el }: RenderProps): () => void {
   const mode = () => {
     const page = onChannel(model);
     f.root.dataset.mode = page ? "channel" : "grid";
-    pager.hidden = page;
+    // one page only: nothing to turn
+    pager.hidden = page || Number(model.get("page_max") ?? 0) === 0;
     grid.disabled = !page;
     side.hidden = !page;
     view.classList.toggle("cnnw-clickable", !page);
     if (page) readout.textContent = "";
   };
   d.listen(model, "channel", mode);
+  d.listen(model, "page_max", mode);
   mode();
   return () => d.dispose();
 }
