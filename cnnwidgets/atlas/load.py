@@ -266,7 +266,9 @@ class Atlas:
 def load_atlas(path: str | os.PathLike) -> Atlas:
     """Open a built atlas (no model needed): ``.layers``, ``.channels(layer)``,
     ``.channel(layer, c)`` (``.visualization``, ``.negative``, ``.examples``,
-    ``.connections``, ``.page()``), ``.thumbnail(layer, c)``, ``.export_html(dir)``."""
+    ``.connections``, ``.page()``), ``.thumbnail(layer, c, size=None)``,
+    ``.sprite(layer, channels)`` (one picture of many thumbnails), ``.export_html(dir)``;
+    ``cw.AtlasViewer(atlas)`` browses it in a notebook."""
     return Atlas(path)
 
 
