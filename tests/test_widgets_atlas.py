@@ -240,6 +240,8 @@ def test_bad_arguments_are_clear_errors(built, tmp_path, no_thread_leak):
         cw.AtlasViewer(built, layer="relu2", channel=3)
     with pytest.raises(ValueError, match="page_size"):
         cw.AtlasViewer(built, page_size=0)
+    with pytest.raises(ValueError, match="rows must be at least 1"):
+        cw.AtlasViewer(built, rows=0)
     w = cw.AtlasViewer(built, "relu2", 5, rows=1)
     assert w.channel == 5 and "1 of 3 per column shown" in w.caption
     w.close()

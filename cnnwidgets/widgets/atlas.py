@@ -50,7 +50,7 @@ def _as_atlas(atlas: Any):
         import cnnwidgets
 
         return cnnwidgets.load_atlas(atlas)
-    needed = ("layers", "channels", "channel", "has_channel", "sprite", "thumbnail")
+    needed = ("layers", "channels", "channel", "has_channel", "sprite", "thumbnail", "previous")
     missing = [name for name in needed if not hasattr(atlas, name)]
     if missing:
         raise TypeError(
@@ -86,7 +86,8 @@ class AtlasViewer(CNNWidget):
       pictures are read and sent, so a layer of thousands of channels opens as fast as one of
       ten. A click on a thumbnail opens that channel.
     - ``view``: the grid (JPEG), or the channel's six-column figure (negative optimized,
-      minimum, slightly negative, slightly positive, maximum, positive optimized; PNG).
+      minimum, slightly negative, slightly positive, maximum, positive optimized; PNG, or
+      JPEG when that is smaller), ``rows`` examples per column (default: up to 5).
     - ``connections``: the channel's strongest inputs from the previous atlas layer (layer,
       channel, weight, a thumbnail); a click opens that input's page.
     - ``search``: a channel number of the current layer, ``layer:channel``, or a layer name;
@@ -134,6 +135,8 @@ class AtlasViewer(CNNWidget):
         k = int(getattr(self.atlas, "settings", {}).get("k", MAX_ROWS))
         #: examples per column in the figure (the atlas may hold more; see the caption)
         self.rows = int(rows) if rows is not None else max(1, min(k, MAX_ROWS))
+        if self.rows < 1:
+            raise ValueError(f"rows must be at least 1, got {rows}")
         self._k = k
         self._chans: dict[str, list[int]] = {}
         self._pos: dict[str, dict[int, int]] = {}
@@ -142,8 +145,8 @@ class AtlasViewer(CNNWidget):
         self._thumbs = _LRU(THUMB_CACHE)
         self._moving = False
         layer = layers[0] if layer is None else layer
-        self._check(layer, GRID if channel is None else int(channel))
         start = GRID if channel is None else int(channel)
+        self._check(layer, start)
         super().__init__(
             layer=layer,
             layer_options=[[f"{n} ({len(self._channels(n))} channels)", n] for n in layers],
