@@ -33,6 +33,7 @@ from .models import Model, load_model
 # widgets
 from .widgets import (
     ActivationGridViewer,
+    AtlasViewer,
     Explorer,
     FeatureMapViewer,
     FeatureVisualizer,
@@ -83,4 +84,5 @@ __all__ = [
     "ConvolutionExplorer",
     "Explorer",
     "ActivationGridViewer",
+    "AtlasViewer",
 ]
