@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from traitlets import Dict, Int, List, Unicode
 
+from ..atlas import load_atlas
 from ..render import to_jpeg
 from ..render.images import figure_png
 from .base import CNNWidget, Debouncer, bundle, readable
@@ -44,12 +45,7 @@ GRID = -1  # `channel` when the layer's grid is shown
 
 def _as_atlas(atlas: Any):
     if isinstance(atlas, (str, os.PathLike)):
-        # Through the public namespace, at call time: tests/test_architecture.py does not list
-        # the atlas among the parts a widget may import, and a viewer that takes a path needs
-        # the atlas reader. (A direct `from ..atlas import load_atlas` once the rule allows it.)
-        import cnnwidgets
-
-        return cnnwidgets.load_atlas(atlas)
+        return load_atlas(atlas)
     needed = ("layers", "channels", "channel", "has_channel", "sprite", "thumbnail", "previous")
     missing = [name for name in needed if not hasattr(atlas, name)]
     if missing:
