@@ -17,6 +17,7 @@ from .data import ImageLoadError, datasets, load_image, sample_names
 from .engines import featureviz
 from .engines.cam import CAM_METHODS as cam_methods
 from .engines.cam import cam
+from .engines.faithfulness import Faithfulness, faithfulness
 from .engines.featuremaps import feature_maps, top_channels
 from .engines.featureviz import visualize
 from .engines.filters import NotAConvLayerError, filters
@@ -59,6 +60,8 @@ __all__ = [
     "Attribution",
     "saliency_methods",
     "cam_methods",
+    "faithfulness",
+    "Faithfulness",
     "visualize",
     "featureviz",
     "ActivationSpectrum",
