@@ -24,6 +24,7 @@ from .engines.filters import NotAConvLayerError, filters
 from .engines.maps import Attribution
 from .engines.saliency import SALIENCY_METHODS as saliency_methods
 from .engines.saliency import saliency
+from .engines.sanity import randomized_copy, rank_correlation
 from .engines.spectrum import ActivationSpectrum, pre_activation_layer, pre_activation_layers
 from .engines.training import train
 from .models import Model, load_model
@@ -62,6 +63,8 @@ __all__ = [
     "cam_methods",
     "faithfulness",
     "Faithfulness",
+    "randomized_copy",
+    "rank_correlation",
     "visualize",
     "featureviz",
     "ActivationSpectrum",
