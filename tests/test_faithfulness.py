@@ -72,7 +72,7 @@ def test_matches_the_plain_loop_with_ties_and_a_signed_map(tiny_cnn, cat):
     for values, steps, sigma in ((ties, 7, 1.5), (signed, 16, None)):
         f = cw.faithfulness(tiny_cnn, cat, values, steps=steps, target=2, sigma=sigma)
         s = f.sigma
-        assert s == (1.5 if sigma else 5 * 16 / 224)
+        assert s == (1.5 if sigma else 10 * 16 / 224)
         check_against_reference(f, reference(tiny_cnn, cat, values, 2, steps, s))
         assert f.target == 2 and f.method is None and len(f.deletion) == steps + 1
 
@@ -80,8 +80,8 @@ def test_matches_the_plain_loop_with_ties_and_a_signed_map(tiny_cnn, cat):
 def test_matches_the_plain_loop_on_the_default_model(lite0, cat):
     a = cw.cam(lite0, cat)
     f = cw.faithfulness(lite0, cat, a, steps=4)
-    assert f.target == a.target and f.method == "gradcam" and f.sigma == 5.0
-    check_against_reference(f, reference(lite0, cat, a.map, a.target, 4, 5.0), atol=1e-4)
+    assert f.target == a.target and f.method == "gradcam" and f.sigma == 10.0
+    check_against_reference(f, reference(lite0, cat, a.map, a.target, 4, 10.0), atol=1e-4)
 
 
 def test_curves_run_between_the_image_and_its_blur(tiny_cnn, cat):
@@ -107,6 +107,34 @@ def test_a_list_of_maps_is_one_call_with_the_same_results(tiny_cnn, cat):
         np.testing.assert_allclose(f.deletion, alone.deletion, atol=1e-6)
         np.testing.assert_allclose(f.insertion, alone.insertion, atol=1e-6)
         assert f.average_drop == pytest.approx(alone.average_drop, abs=1e-6)
+
+
+# ---- Grad-CAM against random maps ---------------------------------------------------------------
+@pytest.mark.slow
+def test_grad_cam_beats_random_maps_on_most_bundled_photos(lite0):
+    """Grad-CAM of each photo's top class against three seeded pixel-wise random maps (uniform
+    values, seeds 0-2), at the defaults (20 steps, sigma 10): Grad-CAM has both the lower
+    deletion AUC and the higher insertion AUC than the random maps' mean on 5 of the 8 photos
+    (coffee, astronaut, camera, china, flower), the lower deletion AUC on 6 and the higher
+    insertion AUC on 7 (measured; see docs/benchmarks.md). Where it loses: deletion for
+    "tiger cat" (cat; the model splits it between three cat classes) and "missile" (rocket),
+    insertion for "bubble" (coins, a class the photo does not show). A pixel-wise random
+    deletion scatters blurred pixels over the whole photo, which no ImageNet photo looks like,
+    so it drops the probability fast whatever the class: the out-of-distribution effect of
+    deletion metrics (Hooker et al. 2019, arXiv:1806.10758; Rong et al. 2022, ROAD)."""
+    wins = {}
+    for name in cw.sample_names():
+        image = cw.load_image(name)
+        a = cw.cam(lite0, image)
+        randoms = [np.random.default_rng(seed).random((224, 224)) for seed in range(3)]
+        g, *r = cw.faithfulness(lite0, image, [a, *randoms])
+        assert g.baseline_probability <= 0.02, (name, g.baseline_probability)
+        deletion = np.mean([f.deletion_auc for f in r])
+        insertion = np.mean([f.insertion_auc for f in r])
+        wins[name] = (g.deletion_auc < deletion, g.insertion_auc > insertion)
+    both = sorted(n for n, (d, i) in wins.items() if d and i)
+    assert len(both) >= 5, wins
+    assert sum(i for _, i in wins.values()) >= 7, wins
 
 
 # ---- cost: the forward passes ---------------------------------------------------------------
