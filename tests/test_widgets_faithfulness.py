@@ -155,6 +155,33 @@ def test_the_button_fills_the_table_and_failures_are_listed(tiny_cnn, cat, no_th
         cw.cam_methods.unregister("broken_cam")
 
 
+def test_a_table_scored_for_a_class_that_changed_meanwhile_is_dropped(
+    tiny_cnn, cat, no_thread_leak
+):
+    w, meddled = None, []
+
+    @cw.cam_methods.register("meddling_cam", label="meddling", gradient=True)
+    def meddling_cam(A, G, call):
+        if not meddled:  # the user picks another class while the table is being scored
+            meddled.append(w.target)
+            w.target = [o[1] for o in w.target_options if o[1] != w.target][0]
+        return (G.mean((2, 3), keepdim=True) * A).sum(1)
+
+    try:
+        w = GradCAMViewer(tiny_cnn, cat)
+        try:
+            w.score_all()
+            assert w.error == "" and not w.scoring
+            assert w.compare == [] and w.compare_skipped == []
+            assert meddled and w.target != meddled[0]
+            rows = w.score_all()  # asked again for the new class: filled
+            assert "meddling_cam" in [r["method"] for r in rows]
+        finally:
+            w.close()
+    finally:
+        cw.cam_methods.unregister("meddling_cam")
+
+
 def test_sanity_shows_two_maps_and_their_rank_correlation(viewer, tiny_cnn):
     state = {k: v.clone() for k, v in tiny_cnn.module.state_dict().items()}
     single = width_of(viewer.view)

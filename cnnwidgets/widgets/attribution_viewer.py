@@ -111,6 +111,7 @@ class AttributionViewer(CNNWidget):
         self._flags_lock = threading.Lock()
         self._stale = False
         self._score_requested = False
+        self._table_version = 0  # bumped when the table goes out of date
         self._box = None
         super().__init__(**kwargs)
         self.chart = self._make_chart()
@@ -146,7 +147,9 @@ class AttributionViewer(CNNWidget):
             self._request()
 
     def _table_stale(self, _change: Any) -> None:
-        # The table scores one image, class and layer; another one makes it out of date.
+        # The table scores one image, class and layer; another one makes it out of date (and a
+        # table being scored meanwhile is dropped when it is done).
+        self._table_version += 1
         self.compare, self.compare_skipped = [], []
 
     def _request(self, maps: bool = True, table: bool = False) -> None:
@@ -173,7 +176,6 @@ class AttributionViewer(CNNWidget):
         if table:
             with self._flags_lock:
                 self.scoring = self._score_requested  # another request may be queued
-
         if failure is not None:
             raise failure
 
@@ -314,7 +316,7 @@ class AttributionViewer(CNNWidget):
         return self.compare
 
     def _score_all(self) -> None:
-        target = self.target
+        version, target = self._table_version, self.target
         maps, rows, skipped = [], [], []
         size = tuple(self.model.input_size)
         for name in self._registry.names():
@@ -341,6 +343,8 @@ class AttributionViewer(CNNWidget):
                 average_drop=s.average_drop,
                 increase_in_confidence=s.increase_in_confidence,
             )
+        if version != self._table_version:
+            return  # the class, layer or image changed while scoring
         self.compare_skipped = skipped
         self.compare = rows
 
