@@ -393,7 +393,13 @@ function faithfulnessLine(model, d, name = "faithfulness") {
       el.textContent = `Faithfulness of ${f.label ?? "this map"}: ${f.error}`;
       el.dataset.state = "error";
     } else if (typeof f.deletion_auc === "number") {
-      el.textContent = `Deletion AUC ${num(f.deletion_auc)} ↓ · Insertion AUC ${num(f.insertion_auc)} ↑ · Average drop ${pct(f.average_drop)} ↓ · confidence ${f.increase_in_confidence ? "increased" : "not increased"} on map × image`;
+      el.replaceChildren(
+        h("span", { class: "cnnw-deletion" }, "Deletion"),
+        ` AUC ${num(f.deletion_auc)} ↓ · `,
+        h("span", { class: "cnnw-insertion" }, "Insertion"),
+        ` AUC ${num(f.insertion_auc)} ↑ · `,
+        `Average drop ${pct(f.average_drop)} ↓ · increase in confidence: ${f.increase_in_confidence ? "yes" : "no"}`
+      );
       el.dataset.state = "ready";
     } else {
       el.textContent = "";
@@ -494,7 +500,7 @@ function render({ model, el }) {
     select(model, "target", { label: "Class" }, d),
     select(model, "compare_target", { label: "Compare with" }, d),
     slider(model, "alpha", { label: "Alpha", min: 0, max: 1, step: 0.05 }, d),
-    checkbox(model, "sanity", "Sanity check (randomized top layers)", d),
+    checkbox(model, "sanity", "Sanity check", d),
     scores.button,
     uploadButton(model, d)
   );

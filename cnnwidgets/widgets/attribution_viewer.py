@@ -354,28 +354,31 @@ class AttributionViewer(CNNWidget):
 
         x = bq.LinearScale(min=0.0, max=1.0)
         y = bq.LinearScale(min=0.0)
+        # No legend: in a 260-pixel chart it covers a curve wherever it sits. The scores line
+        # of the widget names the curves in their colours.
         self._curves = bq.Lines(
             x=np.zeros(0),
             y=np.zeros((2, 0)),
             scales={"x": x, "y": y},
             colors=[DELETION_COLOR, INSERTION_COLOR],
             labels=["deletion", "insertion"],
-            display_legend=True,
             stroke_width=2,
         )
         self._axes = [
-            bq.Axis(scale=x, label="fraction of pixels", side="bottom", num_ticks=3),
-            bq.Axis(scale=y, label="probability", side="left", num_ticks=4, tick_format=".2f"),
+            bq.Axis(
+                scale=x, label="fraction of pixels", side="bottom", num_ticks=3, tick_format=".1f"
+            ),
+            bq.Axis(scale=y, label="p(class)", side="left", num_ticks=4, tick_format=".2f"),
         ]
         self._scales = [x, y]
         return bq.Figure(
             marks=[self._curves],
             axes=self._axes,
             title="deletion / insertion",
-            layout=dict(CHART_LAYOUT),
-            fig_margin={"top": 26, "bottom": 36, "left": 46, "right": 8},
-            legend_location="top-right",
-            legend_text={"font-size": "10px"},
+            layout={**CHART_LAYOUT, "flex": "0 0 auto"},
+            fig_margin={"top": 24, "bottom": 36, "left": 46, "right": 14},
+            padding_x=0.0,
+            padding_y=0.0,
             title_style={"font-size": "11px"},
             min_aspect_ratio=0.1,
         )
@@ -391,7 +394,7 @@ class AttributionViewer(CNNWidget):
             self._curves.x = f.fractions
             self._curves.y = np.stack([f.deletion, f.insertion])
         self.chart.title = (
-            f"AUC: deletion {f.deletion_auc:.3f} ↓  insertion {f.insertion_auc:.3f} ↑"
+            f"AUC  deletion {f.deletion_auc:.3f} ↓  insertion {f.insertion_auc:.3f} ↑"
         )
 
     # ---- display and lifetime -------------------------------------------------------------------
@@ -400,9 +403,10 @@ class AttributionViewer(CNNWidget):
         if self._box is None:
             import ipywidgets
 
-            self._box = ipywidgets.HBox(
-                [self, self.chart], layout={"align_items": "flex-start", "flex_flow": "row wrap"}
-            )
+            # The widget takes the width its controls and pictures need, up to what the chart
+            # leaves; it never grows and pushes the chart below.
+            self.layout.flex = "0 1 auto"
+            self._box = ipywidgets.HBox([self, self.chart], layout={"align_items": "flex-start"})
         return self._box
 
     def _repr_mimebundle_(self, **kwargs: Any):

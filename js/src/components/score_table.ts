@@ -32,10 +32,13 @@ export function faithfulnessLine(model: WidgetModel, d: Disposer, name = "faithf
       el.textContent = `Faithfulness of ${f.label ?? "this map"}: ${f.error}`;
       el.dataset.state = "error";
     } else if (typeof f.deletion_auc === "number") {
-      el.textContent =
-        `Deletion AUC ${num(f.deletion_auc)} ↓ · Insertion AUC ${num(f.insertion_auc)} ↑ · ` +
+      // The curve names in the chart's colours: the chart beside the widget has no legend.
+      el.replaceChildren(
+        h("span", { class: "cnnw-deletion" }, "Deletion"), ` AUC ${num(f.deletion_auc)} ↓ · `,
+        h("span", { class: "cnnw-insertion" }, "Insertion"), ` AUC ${num(f.insertion_auc)} ↑ · `,
         `Average drop ${pct(f.average_drop)} ↓ · ` +
-        `confidence ${f.increase_in_confidence ? "increased" : "not increased"} on map × image`;
+        `increase in confidence: ${f.increase_in_confidence ? "yes" : "no"}`,
+      );
       el.dataset.state = "ready";
     } else {
       el.textContent = "";

@@ -20,7 +20,7 @@ function render({ model, el }: RenderProps): () => void {
     select(model, "target", { label: "Class" }, d),
     select(model, "compare_target", { label: "Compare with" }, d),
     slider(model, "alpha", { label: "Alpha", min: 0, max: 1, step: 0.05 }, d),
-    checkbox(model, "sanity", "Sanity check (randomized top layers)", d),
+    checkbox(model, "sanity", "Sanity check", d),
     scores.button,
     uploadButton(model, d),
   );
