@@ -376,7 +376,7 @@ class AttributionViewer(CNNWidget):
             axes=self._axes,
             title="deletion / insertion",
             layout={**CHART_LAYOUT, "flex": "0 0 auto"},
-            fig_margin={"top": 24, "bottom": 36, "left": 46, "right": 14},
+            fig_margin={"top": 24, "bottom": 36, "left": 46, "right": 20},
             padding_x=0.0,
             padding_y=0.0,
             title_style={"font-size": "11px"},
