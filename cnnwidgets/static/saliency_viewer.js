@@ -268,6 +268,18 @@ function figure(caption, ...children) {
   return f;
 }
 
+// src/components/checkbox.ts
+function checkbox(model, name, label, d, testid = name) {
+  const input = h("input", { type: "checkbox", "data-testid": testid, "aria-label": label });
+  const sync = () => {
+    input.checked = Boolean(model.get(name));
+  };
+  d.dom(input, "change", () => setTrait(model, name, input.checked));
+  d.listen(model, name, sync);
+  sync();
+  return h("label", { class: "cnnw-field" }, input, h("span", { class: "cnnw-label" }, label));
+}
+
 // src/components/param_panel.ts
 function format(v) {
   return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 1 ? 2 : 1);
@@ -370,23 +382,132 @@ function paramPanel(model, specsTrait, valuesTrait, d) {
   return panel;
 }
 
+// src/components/score_table.ts
+var num = (v, digits = 3) => typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : "–";
+var pct = (v) => typeof v === "number" && Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "–";
+function faithfulnessLine(model, d, name = "faithfulness") {
+  const el = h("div", { class: "cnnw-caption cnnw-scores", "data-testid": name });
+  const sync = () => {
+    const f = model.get(name) ?? {};
+    if (f.error) {
+      el.textContent = `Faithfulness of ${f.label ?? "this map"}: ${f.error}`;
+      el.dataset.state = "error";
+    } else if (typeof f.deletion_auc === "number") {
+      el.replaceChildren(
+        h("span", { class: "cnnw-deletion" }, "Deletion"),
+        ` AUC ${num(f.deletion_auc)} ↓ · `,
+        h("span", { class: "cnnw-insertion" }, "Insertion"),
+        ` AUC ${num(f.insertion_auc)} ↑ · `,
+        `Average drop ${pct(f.average_drop)} ↓ · increase in confidence: ${f.increase_in_confidence ? "yes" : "no"}`
+      );
+      el.dataset.state = "ready";
+    } else {
+      el.textContent = "";
+      el.dataset.state = "empty";
+    }
+  };
+  d.listen(model, name, sync);
+  sync();
+  return el;
+}
+var COLUMNS = [
+  { key: "deletion_auc", title: "Deletion AUC ↓", lowerIsBetter: true, fmt: (v) => num(v) },
+  { key: "insertion_auc", title: "Insertion AUC ↑", lowerIsBetter: false, fmt: (v) => num(v) },
+  { key: "average_drop", title: "Average drop ↓", lowerIsBetter: true, fmt: pct }
+];
+function bestRows(rows) {
+  const best = {};
+  for (const c of COLUMNS) {
+    let at = -1;
+    rows.forEach((r, i) => {
+      const v = r[c.key];
+      if (typeof v !== "number" || !Number.isFinite(v)) return;
+      const cur = at < 0 ? void 0 : rows[at][c.key];
+      if (cur === void 0 || (c.lowerIsBetter ? v < cur : v > cur)) at = i;
+    });
+    best[c.key] = at;
+  }
+  return best;
+}
+function scoreAll(model, d, opts = {}) {
+  const rowsName = opts.rows ?? "compare";
+  const skippedName = opts.skipped ?? "compare_skipped";
+  const currentName = opts.current ?? "method";
+  const busyName = opts.busy ?? "scoring";
+  const button = h(
+    "button",
+    { type: "button", class: "cnnw-button", "data-testid": "score_all" },
+    "Score all methods"
+  );
+  const table = h("div", { class: "cnnw-score-table", "data-testid": rowsName });
+  const draw = () => {
+    const pending = Boolean(model.get(busyName));
+    button.disabled = pending;
+    const rows = model.get(rowsName) ?? [];
+    const skipped = model.get(skippedName) ?? [];
+    table.replaceChildren();
+    table.dataset.rows = String(rows.length);
+    table.dataset.pending = String(pending);
+    if (pending) {
+      table.append(h("div", { class: "cnnw-caption" }, "Scoring every method on this image…"));
+    }
+    table.hidden = !pending && rows.length === 0 && skipped.length === 0;
+    if (rows.length) {
+      const best = bestRows(rows);
+      const current = model.get(currentName);
+      const head = h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, "Method"),
+        ...COLUMNS.map((c) => h("th", { scope: "col" }, c.title))
+      );
+      const body = rows.map((r, i) => {
+        const tr = h("tr", { "data-method": r.method }, h("th", { scope: "row" }, r.label ?? r.method));
+        if (r.method === current) tr.classList.add("cnnw-current");
+        for (const c of COLUMNS) {
+          const td = h("td", {}, c.fmt(r[c.key]));
+          if (best[c.key] === i) td.classList.add("cnnw-best");
+          tr.append(td);
+        }
+        return tr;
+      });
+      table.append(h("table", {}, h("thead", {}, head), h("tbody", {}, ...body)));
+    }
+    if (skipped.length) {
+      const list = h(
+        "div",
+        { class: "cnnw-caption", "data-testid": "compare_skipped" },
+        "Not scored: " + skipped.map((s) => `${s.label ?? s.method} (${s.reason})`).join("; ")
+      );
+      table.append(list);
+    }
+  };
+  d.dom(button, "click", () => action(model, "score_all"));
+  for (const name of [rowsName, skippedName, currentName, busyName]) d.listen(model, name, draw);
+  draw();
+  return { button, table };
+}
+
 // src/widgets/saliency_viewer.ts
 function render({ model, el }) {
   const d = new Disposer();
   const f = frame(model, el, "saliency-viewer", d);
+  const scores = scoreAll(model, d);
   f.controls.append(
     select(model, "method", { label: "Method" }, d),
     paramPanel(model, "method_params", "params", d),
     select(model, "target", { label: "Class" }, d),
     select(model, "compare_target", { label: "Compare with" }, d),
     slider(model, "alpha", { label: "Alpha", min: 0, max: 1, step: 0.05 }, d),
+    checkbox(model, "sanity", "Sanity check", d),
+    scores.button,
     uploadButton(model, d)
   );
   f.body.append(
     figure(textView(model, "caption", d), imageView(model, "view", { alt: "saliency map" }, d)),
     figure(null, imageView(model, "photo", { alt: "input" }, d))
   );
-  f.root.append(textView(model, "method_help", d, "cnnw-help"));
+  f.root.append(faithfulnessLine(model, d), scores.table, textView(model, "method_help", d, "cnnw-help"));
   dropZone(model, f.root, d);
   return () => d.dispose();
 }
