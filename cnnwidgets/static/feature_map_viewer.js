@@ -284,6 +284,88 @@ function gridClick(model, choose, layoutTrait = "grid_layout") {
   };
 }
 
+// src/components/hover_readout.ts
+function pair2(v) {
+  if (!Array.isArray(v) || v.length !== 2) return void 0;
+  const a = Math.floor(Number(v[0]));
+  const b = Math.floor(Number(v[1]));
+  return a > 0 && b > 0 ? [a, b] : void 0;
+}
+function decodeReadout(raw) {
+  const size = pair2(raw?.size);
+  const shape = pair2(raw?.shape) ?? size;
+  if (!size || !shape) return void 0;
+  const bytes = toBytes(raw?.values).slice();
+  if (bytes.byteLength < shape[0] * shape[1] * 4) return void 0;
+  return { label: String(raw?.label ?? "value"), size, shape, values: new DataView(bytes.buffer) };
+}
+function readAt(r, fx, fy) {
+  if (!(fx >= 0 && fx <= 1 && fy >= 0 && fy <= 1)) return void 0;
+  const cell = (f, n) => Math.min(Math.floor(f * n), n - 1);
+  const [H, W] = r.size;
+  const [sh, sw] = r.shape;
+  const value = r.values.getFloat32((cell(fy, sh) * sw + cell(fx, sw)) * 4, true);
+  return { x: cell(fx, W), y: cell(fy, H), value };
+}
+function formatValue(v) {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return a >= 1e4 || a < 1e-3 ? v.toExponential(2) : String(Number(v.toPrecision(3)));
+}
+function readingText(label, r) {
+  return `${label} at x ${r.x}, y ${r.y}: ${formatValue(r.value)}`;
+}
+function hoverReadout(model, target, name, d, testid = `${name}-hover`) {
+  const line = h("div", {
+    class: "cnnw-caption cnnw-readout",
+    "data-testid": testid,
+    "aria-live": "off"
+  });
+  let readout = decodeReadout(model.get(name));
+  let last;
+  const show = () => {
+    if (!readout || !last) {
+      line.textContent = "";
+      return;
+    }
+    const r = readAt(readout, last[0], last[1]);
+    line.textContent = r ? readingText(readout.label, r) : "";
+  };
+  d.dom(target, "mousemove", (e) => {
+    const box = target.getBoundingClientRect();
+    if (box.width <= 0 || box.height <= 0) return;
+    last = [(e.clientX - box.left) / box.width, (e.clientY - box.top) / box.height];
+    show();
+  });
+  d.dom(target, "mouseleave", () => {
+    last = void 0;
+    show();
+  });
+  d.listen(model, name, () => {
+    readout = decodeReadout(model.get(name));
+    show();
+  });
+  return line;
+}
+
+// src/components/legend.ts
+function legend(model, barTrait, labelsTrait, d, testid = barTrait) {
+  const labels = h("div", { class: "cnnw-legend-labels", "data-testid": `${testid}-labels` });
+  const sync = () => {
+    const values = model.get(labelsTrait) ?? [];
+    labels.replaceChildren(...values.map((v) => h("span", {}, String(v))));
+  };
+  d.listen(model, labelsTrait, sync);
+  sync();
+  return h(
+    "div",
+    { class: "cnnw-legend" },
+    imageView(model, barTrait, { alt: "colour scale", testid }, d),
+    labels
+  );
+}
+
 // src/widgets/feature_map_viewer.ts
 function render({ model, el }) {
   const d = new Disposer();
@@ -292,6 +374,7 @@ function render({ model, el }) {
     select(model, "layer", { label: "Layer" }, d),
     select(model, "order", { label: "Order" }, d),
     select(model, "colormap", { label: "Colormap" }, d),
+    select(model, "scale", { label: "Colours" }, d),
     slider(model, "channel", { label: "Channel", min: 0, maxTrait: "channel_max" }, d),
     uploadButton(model, d)
   );
@@ -300,12 +383,31 @@ function render({ model, el }) {
     pixelated: true,
     onClick: gridClick(model, (c) => setTrait(model, "channel", c))
   }, d);
+  const tile = h("div", { class: "cnnw-caption cnnw-readout", "data-testid": "view-hover" });
+  d.dom(view, "mousemove", (e) => {
+    const r = view.getBoundingClientRect();
+    if (r.width <= 0 || r.height <= 0) return;
+    const c = tileAt(
+      model.get("grid_layout"),
+      (e.clientX - r.left) / r.width,
+      (e.clientY - r.top) / r.height
+    );
+    tile.textContent = c === void 0 ? "" : `channel ${c} (click to enlarge)`;
+  });
+  d.dom(view, "mouseleave", () => {
+    tile.textContent = "";
+  });
+  const detail = imageView(model, "detail", { alt: "chosen channel", pixelated: true }, d);
   f.body.append(
-    figure(null, view),
-    figure(
+    figure(tile, view),
+    h(
+      "div",
+      { class: "cnnw-side" },
       textView(model, "caption", d),
-      imageView(model, "photo", { alt: "input" }, d),
-      imageView(model, "detail", { alt: "chosen channel", pixelated: true }, d)
+      detail,
+      legend(model, "legend", "legend_labels", d),
+      hoverReadout(model, detail, "readout", d, "detail-hover"),
+      imageView(model, "photo", { alt: "input" }, d)
     )
   );
   dropZone(model, f.root, d);

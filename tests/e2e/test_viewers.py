@@ -4,6 +4,8 @@ stays usable. Latencies of control change -> new picture are recorded, never ass
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .harness import median, record
@@ -102,6 +104,31 @@ def test_feature_map_viewer(viewers):
         channel_ms.append(c.latency_ms)
     assert f"channel {w.value('channel')}" in w.control("caption").inner_text()
     w.screenshot("channel")
+
+    # The colormap reaches the enlarged channel and its legend, not only the grid.
+    w.change("colormap", lambda: w.select("colormap", label="gray"), picture="detail")
+    w.change("colormap", lambda: w.select("colormap", label="auto"), picture="detail")
+    assert len(w.control("legend-labels").locator("span").all_inner_texts()) in (2, 3)
+
+    # Hovering the enlarged channel reads out the value under the pointer, at the map's own
+    # resolution (the caption says which): here the cell in column W // 3, row H // 4.
+    rows, cols = (int(n) for n in re.search(r"(\d+)×(\d+)", w.text("caption")).groups())
+    detail = w.control("detail")
+    box = detail.bounding_box()
+    col, row = cols // 3, rows // 4
+    detail.hover(
+        position={
+            "x": box["width"] * (col + 0.5) / cols,
+            "y": box["height"] * (row + 0.5) / rows,
+        }
+    )
+    w.page.wait_for_function(
+        "el => el.textContent.startsWith('activation at')",
+        arg=w.control("detail-hover").element_handle(),
+    )
+    hover = w.text("detail-hover")
+    assert re.fullmatch(rf"activation at x {col}, y {row}: -?[0-9.e+-]+", hover), hover
+    w.screenshot("hover")
 
     # Sort order over the cached maps: the grid is laid out again.
     order_ms = [
