@@ -196,6 +196,10 @@ function errorBanner(model, d) {
   return banner;
 }
 
+// src/components/upload.ts
+var MAX_FILE_BYTES = 50 * 1024 * 1024;
+var SEND_BYTES = 8 * 1024 * 1024;
+
 // src/components/text.ts
 function textView(model, name, d, cls = "cnnw-caption", testid = name) {
   const el = h("div", { class: cls, "data-testid": testid });

@@ -199,6 +199,10 @@ function startStop(model, d, labels = { start: "Start", stop: "Stop" }) {
   return h("div", { class: "cnnw-buttons" }, start, stop);
 }
 
+// src/components/upload.ts
+var MAX_FILE_BYTES = 50 * 1024 * 1024;
+var SEND_BYTES = 8 * 1024 * 1024;
+
 // src/components/text.ts
 function textView(model, name, d, cls = "cnnw-caption", testid = name) {
   const el = h("div", { class: cls, "data-testid": testid });

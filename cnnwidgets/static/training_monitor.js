@@ -235,6 +235,10 @@ function startStop(model, d, labels = { start: "Start", stop: "Stop" }) {
   return h("div", { class: "cnnw-buttons" }, start, stop);
 }
 
+// src/components/upload.ts
+var MAX_FILE_BYTES = 50 * 1024 * 1024;
+var SEND_BYTES = 8 * 1024 * 1024;
+
 // src/components/layout.ts
 function frame(model, el, kind, d) {
   const controls = h("div", { class: "cnnw-controls" });
