@@ -221,10 +221,10 @@ def test_monitor_runs_and_draws_the_curves(no_thread_leak, small_digits):
 
 
 class Gate(Dataset):
-    """Items of a data set; the 40th fetch signals ``reached`` and waits for ``release``."""
+    """Items of a data set; the ``at``-th fetch signals ``reached`` and waits for ``release``."""
 
-    def __init__(self, data):
-        self.data, self.fetches = data, 0
+    def __init__(self, data, at=40):
+        self.data, self.fetches, self.at = data, 0, at
         self.reached, self.release = threading.Event(), threading.Event()
 
     def __len__(self):
@@ -232,7 +232,7 @@ class Gate(Dataset):
 
     def __getitem__(self, i):
         self.fetches += 1
-        if self.fetches == 40:
+        if self.fetches == self.at:
             self.reached.set()
             self.release.wait(10)
         return self.data[i]
@@ -251,6 +251,27 @@ def test_stop_ends_training_after_the_current_batch(no_thread_leak, small_digits
     # The 40th item belongs to batch 3; Stop is seen once that batch is fetched, before it trains.
     assert mon.history.stopped and len(mon.history.batches) == 2
     assert mon.status.endswith("stopped")
+    mon.close()
+
+
+def test_stopped_inside_an_epoch_the_status_stays_at_that_epoch(no_thread_leak, small_digits):
+    # 96 items, 6 batches an epoch: fetch 136 is item 40 of epoch 2 (in its third batch).
+    gate = Gate(small_digits[0], at=136)
+    seen = []
+    mon = cw.TrainingMonitor(tiny_model(), gate, epochs=50, batch_size=16, device="cpu")
+    mon.observe(lambda c: seen.append(c.new), "status")
+    mon.start()
+    assert gate.reached.wait(30)
+    mon.epochs = 11  # the slider moved during the run: this run still trains 50 epochs
+    mon.stop(wait=False)
+    gate.release.set()
+    mon.wait()
+    assert mon.error == "" and mon.history.stopped and len(mon.history.batches) == 8
+    running = [s for s in seen if s.startswith("epoch 2/")]
+    assert running and running[-1].startswith("epoch 2/50 · step 8/300")
+    assert mon.status.startswith("epoch 2/50 · step 8/300") and mon.status.endswith("stopped")
+    last = mon.history.batches[-1]
+    assert f"loss {last['loss']:.3f} · accuracy {last['accuracy']:.3f}" in mon.status
     mon.close()
 
 
