@@ -86,8 +86,15 @@ class TrainingMonitor(BackgroundWidget):
                 labels=["validation"],
             )
             axes = [
-                bq.Axis(scale=x, label="step", grid_lines="dashed"),
-                bq.Axis(scale=y, side="left", label=y_label, grid_lines="dashed"),
+                bq.Axis(scale=x, label="step", grid_lines="dashed", num_ticks=5, tick_format="d"),
+                bq.Axis(
+                    scale=y,
+                    side="left",
+                    label=y_label,
+                    grid_lines="dashed",
+                    num_ticks=5,
+                    tick_format=".2g",
+                ),
             ]
             fig = bq.Figure(
                 marks=[batch, val],
