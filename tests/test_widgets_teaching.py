@@ -106,6 +106,45 @@ def test_photos_become_grids_of_the_chosen_size(explorer):
     np.testing.assert_allclose(w.output, reference(w.grid, w.kernel, 1, 0, 1), atol=1e-12)
 
 
+def test_the_size_slider_sizes_the_numbers_grid_too(explorer):
+    from cnnwidgets.widgets.convolution import NUMBERS
+
+    w = explorer
+    assert (w.size, w.size_min, w.size_max) == (7, 3, 16)
+    np.testing.assert_array_equal(w.grid, NUMBERS)
+    w.size = 9
+    assert w.error == "" and w.shapes["input"] == [9, 9]
+    np.testing.assert_array_equal(w.grid[:7, :7], NUMBERS)  # the classic grid, then repeated
+    np.testing.assert_array_equal(w.grid[7:, :7], np.asarray(NUMBERS)[:2])
+    np.testing.assert_allclose(w.output, reference(w.grid, w.kernel, 1, 0, 1), atol=1e-12)
+    assert np.asarray(w.values["input"]).shape == (9, 9)  # still small enough to write on
+    w.size = 5
+    np.testing.assert_array_equal(w.grid, np.asarray(NUMBERS)[:5, :5])
+    # Each source keeps its own size.
+    w.source = "camera"
+    assert (w.size, w.size_min, w.size_max) == (24, 4, 128) and w.shapes["input"] == [24, 24]
+    w.size = 20
+    w.source = "numbers"
+    assert w.size == 5 and w.shapes["input"] == [5, 5]
+    w.source = "camera"
+    assert w.size == 20 and w.shapes["input"] == [20, 20]
+    w.source = "numbers"
+    w.size = 30
+    assert "between 3 and 16 for the numbers grid" in w.error
+    w.size = 7
+    assert w.error == "" and w.shapes["input"] == [7, 7]
+
+
+def test_an_array_keeps_its_own_size(explorer):
+    w = explorer
+    assert w.set_image(np.arange(20.0).reshape(4, 5))
+    assert (w.size, w.size_min, w.size_max) == (5, 5, 5)
+    w.size = 8
+    assert "4 x 5 as given" in w.error and w.shapes["input"] == [4, 5]
+    w.source = "numbers"
+    assert w.error == "" and w.size == 7
+
+
 def test_bad_settings_show_an_error_and_the_widget_recovers(explorer):
     w = explorer
     w.dilation = 4

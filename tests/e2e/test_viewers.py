@@ -238,6 +238,11 @@ def test_convolution_explorer(viewers):
     edit = w.change("kernel-0-0", lambda: (cell.fill("5"), cell.press("Enter")))
     w.screenshot("kernel-stride-step")
 
+    # The Size slider sizes the numbers grid too (7 x 7 to start with): a row and a column more.
+    assert w.value("size") == "7"
+    w.change("size", lambda: w.press("size", "ArrowUp"), picture="input_view")
+    assert w.value("size") == "8" and "(8 + " in w.text("formula"), w.text("formula")
+
     check_upload_error(w, "stride", lambda: w.press("stride", "ArrowDown"))
     record(
         "test_convolution_explorer",
