@@ -338,7 +338,7 @@ function render({ model, el }) {
   f.controls.append(
     uploadButton(model, d),
     select(model, "layer", { label: "Layer" }, d),
-    h("span", { class: "cnnw-label" }, "or drop an image here")
+    h("span", { class: "cnnw-label" }, "or drop one on the dashboard")
   );
   f.body.append(
     figure(null, imageView(model, "view", { alt: "input" }, d)),

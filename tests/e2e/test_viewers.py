@@ -4,11 +4,13 @@ stays usable. Latencies of control change -> new picture are recorded, never ass
 
 from __future__ import annotations
 
+import base64
 import re
+import time
 
 import pytest
 
-from .harness import median, record
+from .harness import median, record, seconds
 
 
 def photo_bytes(name: str = "coffee") -> bytes:
@@ -39,6 +41,30 @@ FILTERS, FEATURE_MAPS, SALIENCY, GRADCAM, CONVOLUTION, EXPLORER = 1, 2, 3, 4, 5,
 def viewers(module_lab):
     module_lab.open_notebook("viewers.ipynb", CELLS)
     return module_lab
+
+
+def drop_file(w, name: str, data: bytes, mime: str) -> None:
+    """Drops a file on a widget as a user dragging it from the desktop does."""
+    w.root.evaluate(
+        """(el, [name, b64, mime]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, {type: mime}));
+            const zone = el.matches('[data-dropzone]') ? el : el.querySelector('[data-dropzone]');
+            zone.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true,
+                                                      cancelable: true}));
+        }""",
+        [name, base64.b64encode(data).decode(), mime],
+    )
+
+
+def wait_for_text(w, testid: str, text: str, lab, timeout: float = 120) -> None:
+    deadline = time.time() + seconds(timeout)
+    while time.time() < deadline:
+        if text in w.text(testid):
+            return
+        time.sleep(0.3)
+    lab.fail(f"{testid!r} never said {text!r}: {w.text(testid)!r}")
 
 
 def other_index(w, testid, step=1):
@@ -285,6 +311,22 @@ def test_explorer(viewers):
     assert cam.signature() != cam_before, "the Grad-CAM view did not follow the uploaded photo"
     assert (cam.error_text(), maps.error_text()) == ("", "")
     viewers.screenshot("explorer-uploaded", viewers.cells().nth(EXPLORER).locator(".jp-OutputArea"))
+
+    # One dashboard, one upload control and one photo: the header's.
+    out = viewers.cells().nth(EXPLORER).locator(".jp-OutputArea")
+    assert out.locator('[data-testid="upload"]:visible').count() == 1
+    assert out.locator('[data-testid="photo"]:visible').count() == 0
+    # A photo dropped on a part goes to the whole dashboard, the header included.
+    sal = viewers.widget(EXPLORER, kind="saliency-viewer")
+    cam_before, sal_before = cam.signature(), sal.signature()
+    drop_file(sal, "cat.jpg", photo_bytes("cat"), "image/jpeg")
+    wait_for_text(header, "predictions", "cat", viewers)
+    for part, before in ((cam, cam_before), (sal, sal_before)):
+        part.wait_quiet(2)
+        assert part.signature() != before, "a part did not follow the dropped photo"
+    assert (header.error_text(), cam.error_text(), sal.error_text(), maps.error_text()) == (
+        ("",) * 4
+    )
 
     header.upload("upload", "notes.txt", b"these are notes, not pixels", "text/plain")
     text = header.wait_error()
