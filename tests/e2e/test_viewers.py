@@ -33,8 +33,12 @@ CELLS = [
     "cw.GradCAMViewer(m, 'cat')",
     "cw.ConvolutionExplorer()",
     "cw.Explorer(m, 'cat')",
+    # The digits model of notebook 01: one input channel.
+    "digits = cw.load_model('simple_cnn', num_classes=10, in_channels=1, input_size=28,\n"
+    "                       device='cpu')\n"
+    "cw.FeatureMapViewer(digits, 'cat')",
 ]
-FILTERS, FEATURE_MAPS, SALIENCY, GRADCAM, CONVOLUTION, EXPLORER = 1, 2, 3, 4, 5, 6
+FILTERS, FEATURE_MAPS, SALIENCY, GRADCAM, CONVOLUTION, EXPLORER, GRAYSCALE = 1, 2, 3, 4, 5, 6, 7
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +185,22 @@ def test_saliency_viewer(viewers):
     w.wait_painted()
     w.screenshot("shown")
 
+    # Each method shows its own parameters, and only those.
+    def params():
+        return sorted(
+            e.get_attribute("data-testid")
+            for e in w.root.locator('[data-testid^="param-"]:visible').all()
+            if not e.get_attribute("data-testid").endswith("-value")
+        )
+
+    w.change("method", lambda: w.select("method", label="SmoothGrad"))
+    assert {"param-n_samples", "param-noise"} <= set(params()), params()
+    w.screenshot("smoothgrad-params")
+    w.change("method", lambda: w.select("method", label="Integrated Gradients"))
+    assert "param-steps" in params() and "param-noise" not in params(), params()
+    w.change("method", lambda: w.select("method", label="gradient"))
+    assert params() == [], params()
+
     target = w.change("target", lambda: w.select("target", index=1))
     assert "class" in w.control("caption").inner_text()
     method = w.change("method", lambda: w.select("method", label="gradient × input"))
@@ -278,6 +298,15 @@ def test_convolution_explorer(viewers):
             "weight_edit_ms": edit.latency_ms,
         },
     )
+
+
+def test_a_grayscale_models_photo_shows(viewers):
+    w = viewers.widget(GRAYSCALE)
+    w.wait_painted(picture="photo")
+    photo = w.control("photo")
+    size = photo.evaluate("el => [el.naturalWidth, el.naturalHeight, el.dataset.mime]")
+    assert size == [28, 28, "image/jpeg"], size  # decoded: no broken-image icon
+    assert w.error_text() == ""
 
 
 def test_explorer(viewers):
