@@ -61,6 +61,8 @@ OUTPUTS = {
     "history",
     "connections",
     "connections_title",
+    "legend_labels",
+    "readout",
 }
 DERIVED = ("_options", "_max", "_min", "_params", "_help")
 # Shown, not edited: the layer a SpectrumViewer scans is fixed (setting it raises).
