@@ -501,6 +501,71 @@ function paramPanel(model, specsTrait, valuesTrait, d) {
   return panel;
 }
 
+// src/components/hover_readout.ts
+function pair2(v) {
+  if (!Array.isArray(v) || v.length !== 2) return void 0;
+  const a = Math.floor(Number(v[0]));
+  const b = Math.floor(Number(v[1]));
+  return a > 0 && b > 0 ? [a, b] : void 0;
+}
+function decodeReadout(raw) {
+  const size = pair2(raw?.size);
+  const shape = pair2(raw?.shape) ?? size;
+  if (!size || !shape) return void 0;
+  const bytes = toBytes(raw?.values).slice();
+  if (bytes.byteLength < shape[0] * shape[1] * 4) return void 0;
+  return { label: String(raw?.label ?? "value"), size, shape, values: new DataView(bytes.buffer) };
+}
+function readAt(r, fx, fy) {
+  if (!(fx >= 0 && fx <= 1 && fy >= 0 && fy <= 1)) return void 0;
+  const cell = (f, n) => Math.min(Math.floor(f * n), n - 1);
+  const [H, W] = r.size;
+  const [sh, sw] = r.shape;
+  const value = r.values.getFloat32((cell(fy, sh) * sw + cell(fx, sw)) * 4, true);
+  return { x: cell(fx, W), y: cell(fy, H), value };
+}
+function formatValue(v) {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return a >= 1e4 || a < 1e-3 ? v.toExponential(2) : String(Number(v.toPrecision(3)));
+}
+function readingText(label, r) {
+  return `${label} at x ${r.x}, y ${r.y}: ${formatValue(r.value)}`;
+}
+function hoverReadout(model, target, name, d, testid = `${name}-hover`) {
+  const line = h("div", {
+    class: "cnnw-caption cnnw-readout",
+    "data-testid": testid,
+    "aria-live": "off"
+  });
+  let readout = decodeReadout(model.get(name));
+  let last;
+  const show = () => {
+    if (!readout || !last) {
+      line.textContent = "";
+      return;
+    }
+    const r = readAt(readout, last[0], last[1]);
+    line.textContent = r ? readingText(readout.label, r) : "";
+  };
+  d.dom(target, "mousemove", (e) => {
+    const box = target.getBoundingClientRect();
+    if (box.width <= 0 || box.height <= 0) return;
+    last = [(e.clientX - box.left) / box.width, (e.clientY - box.top) / box.height];
+    show();
+  });
+  d.dom(target, "mouseleave", () => {
+    last = void 0;
+    show();
+  });
+  d.listen(model, name, () => {
+    readout = decodeReadout(model.get(name));
+    show();
+  });
+  return line;
+}
+
 // src/components/score_table.ts
 var num = (v, digits = 3) => typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : "–";
 var pct = (v) => typeof v === "number" && Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "–";
@@ -623,8 +688,14 @@ function render({ model, el }) {
     scores.button,
     uploadButton(model, d)
   );
+  const view = imageView(model, "view", { alt: "{alt}" }, d);
+  const mapFigure = figure(
+    textView(model, "caption", d),
+    view,
+    hoverReadout(model, view, "readout", d, "view-hover")
+  );
   f.body.append(
-    figure(textView(model, "caption", d), imageView(model, "view", { alt: "class activation map" }, d)),
+    mapFigure,
     figure(null, imageView(model, "photo", { alt: "input" }, d))
   );
   f.root.append(faithfulnessLine(model, d), scores.table, textView(model, "method_help", d, "cnnw-help"));

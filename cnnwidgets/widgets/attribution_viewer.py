@@ -21,6 +21,7 @@ from ..engines.faithfulness import faithfulness as faithfulness_of
 from ..engines.maps import Attribution
 from ..engines.sanity import parameterised_layers, randomized_copy, rank_correlation
 from ..render import grid, overlay, to_jpeg
+from ..render.images import readout
 from .base import CNNWidget, close_tree, readable
 
 TOP_K = 5
@@ -62,6 +63,7 @@ class AttributionViewer(CNNWidget):
     colormap = Unicode("jet").tag(sync=True)
     photo = Bytes(b"", help="the input as the model sees it (JPEG)").tag(sync=True)
     caption = Unicode("").tag(sync=True)
+    readout = Dict(help="the shown map's values, for the hover readout").tag(sync=True)
 
     faithfulness = Dict(
         help="deletion_auc, insertion_auc, average_drop, increase_in_confidence and curves "
@@ -289,6 +291,8 @@ class AttributionViewer(CNNWidget):
             overlay(self._photo, a.map, alpha=self.alpha, cmap=self.colormap) for a in shown
         ]
         self.view = to_jpeg(pictures[0] if len(pictures) == 1 else grid(pictures, ncols=2))
+        # The hover readout reads positions on one map; side by side there would be two.
+        self.readout = self._readout(shown[0]) if len(shown) == 1 else {}
         parts = [self._describe(a) for a in self._maps]
         if self._sanity_map is not None:
             parts.append(self._describe_sanity())
@@ -296,6 +300,11 @@ class AttributionViewer(CNNWidget):
 
     def _describe(self, a: Attribution) -> str:
         return f"{self.model.label(a.target)} (class {a.target}, logit {a.score:.3g})"
+
+    def _readout(self, a: Attribution) -> dict:
+        """The numbers under the picture for the hover readout: the displayed map in [0, 1]
+        (subclasses may show the raw values instead)."""
+        return readout(a.map, "map")
 
     def _describe_sanity(self) -> str:
         rho = self.sanity_correlation

@@ -9,6 +9,7 @@ from traitlets import Dict, List, Unicode
 from ..engines.cam import CAM_METHODS, cam
 from ..engines.maps import Attribution
 from .attribution_viewer import AttributionViewer
+from ..render.images import readout
 from .base import bundle
 from .method_picker import MethodPicker
 
@@ -84,6 +85,11 @@ class GradCAMViewer(AttributionViewer):
             method=method or self.method,
             **(self._methods.values() if params is None else params),
         )
+
+    def _readout(self, a: Attribution) -> dict:
+        # The CAM at the layer's own resolution, signed (before its ReLU): what the method
+        # computed at each position of the layer.
+        return readout(a.raw, CAM_METHODS.get(a.method).label)
 
     def _describe(self, a: Attribution) -> str:
         return (

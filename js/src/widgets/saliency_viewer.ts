@@ -4,7 +4,7 @@
 // chart beside the widget), every method's scores on demand, and the sanity check on a model
 // with randomised top layers.
 import {
-  Disposer, RenderProps, checkbox, dropZone, figure, frame, imageView, paramPanel, select, slider,
+  Disposer, RenderProps, hoverReadout, checkbox, dropZone, figure, frame, imageView, paramPanel, select, slider,
   textView, uploadButton,
 } from "../components";
 import { faithfulnessLine, scoreAll } from "../components/score_table";
@@ -23,8 +23,11 @@ function render({ model, el }: RenderProps): () => void {
     scores.button,
     uploadButton(model, d),
   );
+  const view = imageView(model, "view", { alt: "{alt}" }, d);
+  const mapFigure = figure(textView(model, "caption", d), view,
+    hoverReadout(model, view, "readout", d, "view-hover"));
   f.body.append(
-    figure(textView(model, "caption", d), imageView(model, "view", { alt: "saliency map" }, d)),
+    mapFigure,
     figure(null, imageView(model, "photo", { alt: "input" }, d)),
   );
   f.root.append(faithfulnessLine(model, d), scores.table, textView(model, "method_help", d, "cnnw-help"));
