@@ -8,8 +8,8 @@ from traitlets import Dict, List, Unicode
 
 from ..engines.cam import CAM_METHODS, cam
 from ..engines.maps import Attribution
-from .attribution_viewer import AttributionViewer
 from ..render.images import readout
+from .attribution_viewer import AttributionViewer
 from .base import bundle
 from .method_picker import MethodPicker
 
