@@ -43,12 +43,6 @@ def notebook7_server():
         yield server
 
 
-@pytest.fixture(scope="session")
-def browser():
-    with harness.chromium() as b:
-        yield b
-
-
 def _name(request) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:80]
 
