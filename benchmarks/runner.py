@@ -21,7 +21,7 @@ from . import cam_vs_grad_cam, saliency_vs_captum, spectrum_overhead
 from .common import PEER_LAYOUTS, Settings, load
 from .report import Row, markdown, summary
 
-PARTS = ("cam", "saliency", "scorecam", "featureviz", "spectrum")
+PARTS = ("cam", "saliency", "scorecam", "featureviz", "inversion", "spectrum")
 MODELS = ("efficientnet_lite0", "resnet18", "googlenet")
 
 # Score-CAM costs one forward pass per channel of its layer; the last spatial layers of these
@@ -52,6 +52,14 @@ class Plan:
             "steps": 32,
             "size": 128,
             "match_steps": 512,
+        }
+    )
+    inversion: dict = field(
+        default_factory=lambda: {
+            "model": "efficientnet_lite0",
+            "layer": "_blocks.6",
+            "steps": 8,
+            "size": 128,
         }
     )
     spectrum: dict = field(
@@ -137,6 +145,15 @@ def run(plan: Plan, s: Settings, parts=PARTS) -> list[Row]:
     # objective reaches lucent's, and lucent's per-channel calls alone take minutes here.
     if "featureviz" in parts and not s.quick:
         _guard(rows, "featureviz", plan.featureviz["model"], lambda: featureviz_rows(plan, s))
+    if "inversion" in parts and not s.quick:
+        from . import featureviz_inversion
+
+        _guard(
+            rows,
+            "inversion",
+            plan.inversion["model"],
+            lambda: featureviz_inversion.rows(plan.inversion, s),
+        )
     if "spectrum" in parts:
         sp = plan.spectrum
         m = model(sp["model"])

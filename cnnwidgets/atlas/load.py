@@ -150,6 +150,7 @@ class Atlas:
                 f"{str(self.path)!r}; this version reads {FORMAT}"
             )
         self._layers = {entry["name"]: entry for entry in self.index["layers"]}
+        self._channel_sets: dict[str, frozenset[int]] = {}
         self.report: dict | None = None  # set by build_atlas: the work that build did
 
     def __repr__(self) -> str:
@@ -192,17 +193,46 @@ class Atlas:
     def previous(self, layer: str) -> str | None:
         return self._entry(layer)["previous"]
 
+    def has_channel(self, layer: str, c: int) -> bool:
+        """Whether channel ``c`` of ``layer`` is in this atlas (an unknown layer raises)."""
+        self._entry(layer)
+        if layer not in self._channel_sets:
+            # A set per layer: a viewer checks every channel it shows, and layers can hold
+            # thousands of channels.
+            self._channel_sets[layer] = frozenset(self._layers[layer]["channels"])
+        return int(c) in self._channel_sets[layer]
+
     def channel(self, layer: str, c: int) -> AtlasChannel:
-        chans = self._entry(layer)["channels"]
-        if int(c) not in chans:
+        if not self.has_channel(layer, c):
             raise KeyError(
-                f"channel {c} of {layer!r} is not in this atlas; it has {_ranges_text(chans)}"
+                f"channel {c} of {layer!r} is not in this atlas; it has "
+                f"{_ranges_text(self._layers[layer]['channels'])}"
             )
         return AtlasChannel(self, layer, int(c))
 
-    def thumbnail(self, layer: str, c: int) -> bytes:
-        """PNG bytes of the channel's positive feature visualization."""
-        return self.channel(layer, c).positive_png
+    def thumbnail(self, layer: str, c: int, size: int | None = None) -> bytes:
+        """PNG bytes of the channel's positive feature visualization; with ``size``, scaled
+        to ``size`` x ``size`` pixels (a viewer's small tiles)."""
+        data = self.channel(layer, c).positive_png
+        if size is None:
+            return data
+        from ..render import to_png
+
+        return to_png(_fit(decode_png(data), int(size)))
+
+    def sprite(
+        self, layer: str, channels: list[int], *, tile: int = 64, ncols: int = 16, pad: int = 2
+    ) -> np.ndarray:
+        """The positive visualizations of ``channels`` of ``layer`` as one picture: ``tile``
+        px squares, ``ncols`` per row, row by row, ``pad`` px of white around each; (H, W, 3)
+        uint8. Reads those channels' pictures only, so a viewer pays for the page it shows,
+        not for the layer."""
+        from ..render import grid, to_uint8
+
+        if not channels:
+            raise ValueError(f"no channels of {layer!r} to draw")
+        tiles = [_fit(decode_png(self.channel(layer, c).positive_png), tile) for c in channels]
+        return to_uint8(grid(tiles, ncols=min(int(ncols), len(tiles)), pad=pad))
 
     def spectrum_state(self, layer: str) -> dict:
         """The layer's merged ``ActivationSpectrum.state_dict()`` (no code runs on load)."""
@@ -236,8 +266,19 @@ class Atlas:
 def load_atlas(path: str | os.PathLike) -> Atlas:
     """Open a built atlas (no model needed): ``.layers``, ``.channels(layer)``,
     ``.channel(layer, c)`` (``.visualization``, ``.negative``, ``.examples``,
-    ``.connections``, ``.page()``), ``.thumbnail(layer, c)``, ``.export_html(dir)``."""
+    ``.connections``, ``.page()``), ``.thumbnail(layer, c, size=None)``,
+    ``.sprite(layer, channels)`` (one picture of many thumbnails), ``.export_html(dir)``;
+    ``cw.AtlasViewer(atlas)`` browses it in a notebook."""
     return Atlas(path)
+
+
+def _fit(image: np.ndarray, side: int) -> np.ndarray:
+    """A stored picture (uint8) as a ``side`` x ``side`` float image in [0, 1]."""
+    from ..render import resize
+
+    if side < 1:
+        raise ValueError(f"a thumbnail needs at least 1 pixel, got {side}")
+    return resize(image.astype(np.float32) / 255, (side, side))
 
 
 def _ranges_text(chans: list[int]) -> str:

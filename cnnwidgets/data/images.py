@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from ..core.errors import CNNWidgetsError
+from ..core.errors import InputError
 
 # Larger images are downscaled on load: every view works at the model's input size, and a
 # 50-megapixel phone photo would otherwise cost seconds per resize and hundreds of MB.
@@ -79,7 +79,7 @@ def sample_names() -> list[str]:
     return list(SAMPLES)
 
 
-class ImageLoadError(CNNWidgetsError, ValueError):
+class ImageLoadError(InputError):
     """The input could not be read as an image."""
 
 

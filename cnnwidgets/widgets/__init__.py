@@ -1,6 +1,7 @@
 """The widgets: thin anywidget classes that turn control traits into engine calls and pictures."""
 
 from .activation_grid import ActivationGridViewer
+from .atlas import AtlasViewer
 from .base import BackgroundWidget, CNNWidget, Debouncer, WidgetError, bundle
 from .explorer import Explorer
 from .feature_maps import FeatureMapViewer
@@ -24,4 +25,5 @@ __all__ = [
     "SpectrumViewer",
     "Explorer",
     "ActivationGridViewer",
+    "AtlasViewer",
 ]

@@ -22,7 +22,7 @@ afterEach(() => {
 });
 
 function connection(root: HTMLElement): HTMLElement {
-  return root.querySelector("[data-testid=connection]") as HTMLElement;
+  return root.querySelector("[data-testid=kernel-status]") as HTMLElement;
 }
 
 describe("views", () => {

@@ -139,9 +139,9 @@ def test_a_kernel_restarted_from_jupyterlab_greys_the_old_view(lab):
     )
     w = lab.widget(1, kind="feature-visualizer")
     wait_for(lab, lambda: w.control("stop").is_enabled(), 120, "the visualization did not start")
-    assert not w.control("connection").is_visible()
+    assert not w.control("kernel-status").is_visible()
     lab.restart_kernel_here()
-    banner = w.control("connection")
+    banner = w.control("kernel-status")
     wait_for(lab, banner.is_visible, 60, "no banner after the restart")
     assert banner.inner_text().strip() == RESTARTED
     for testid in ("stop", "start", "layer", "channel"):
@@ -155,9 +155,9 @@ def test_a_kernel_restarted_elsewhere_is_noticed_at_the_next_change(lab):
     w.wait_painted()
     lab.restart_kernel_elsewhere()
     lab.wait_kernel_ready()
-    assert not w.control("connection").is_visible()  # the page was not told
+    assert not w.control("kernel-status").is_visible()  # the page was not told
     w.select("method", label="LayerCAM")
-    banner = w.control("connection")
+    banner = w.control("kernel-status")
     wait_for(lab, banner.is_visible, 60, "no banner after a change without a kernel")
     assert banner.inner_text().strip() == RESTARTED
     assert w.input_of("method").is_disabled() and w.input_of("layer").is_disabled()

@@ -2,12 +2,14 @@
 
 Four small modules, after lucid/lucent: :mod:`.param` (how an image is parameterized),
 :mod:`.transforms` (random transforms for robustness), :mod:`.objectives` (what to maximise,
-composable with ``+``, ``-``, ``*``) and :mod:`.gradient_ascent` (the loop, an iterator of frames).
+composable with ``+``, ``-``, ``*``) and :mod:`.gradient_ascent` (the loop, an iterator of frames);
+:mod:`.targets` loads the images a render starts from (``init=``) or compares with (feature
+inversion, style transfer, accentuation) and computes their activations.
 Each of the first three keeps a registry (``PARAMETERIZATIONS``, ``TRANSFORMS``,
 ``OBJECTIVES``) that the widgets build their pickers from.
 """
 
-from . import objectives, param, transforms
+from . import objectives, param, targets, transforms
 from .gradient_ascent import (
     Ascent,
     Frame,
@@ -23,20 +25,37 @@ from .objectives import (
     OBJECTIVES,
     Objective,
     ObjectiveError,
+    RenderSpec,
+    accentuate,
+    activation_match,
+    alignment,
     as_objective,
     blur,
     channel,
+    channel_interpolate,
     class_logit,
+    content,
     deepdream,
     direction,
+    direction_neuron,
     diversity,
+    gram,
     l1,
     l2,
     layer,
     neuron,
+    style,
     total_variation,
 )
-from .param import PARAMETERIZATIONS, FourierParam, ImageParam, MacoParam, PixelParam
+from .param import (
+    PARAMETERIZATIONS,
+    CppnParam,
+    FourierParam,
+    ImageParam,
+    LowresParam,
+    MacoParam,
+    PixelParam,
+)
 from .transforms import (
     TRANSFORMS,
     Compose,
@@ -64,8 +83,11 @@ __all__ = [
     "PixelParam",
     "FourierParam",
     "MacoParam",
+    "LowresParam",
+    "CppnParam",
     "Objective",
     "ObjectiveError",
+    "RenderSpec",
     "as_objective",
     "channel",
     "neuron",
@@ -73,7 +95,15 @@ __all__ = [
     "deepdream",
     "class_logit",
     "direction",
+    "direction_neuron",
     "diversity",
+    "activation_match",
+    "content",
+    "style",
+    "gram",
+    "accentuate",
+    "channel_interpolate",
+    "alignment",
     "total_variation",
     "l1",
     "l2",
@@ -88,5 +118,6 @@ __all__ = [
     "standard_transforms",
     "objectives",
     "param",
+    "targets",
     "transforms",
 ]

@@ -44,14 +44,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ...core.errors import InputError, ParameterError
 from ...core.guard import preserved
 from ...core.hooks import capture, run_until_captured
 from ...core.model_base import as_model
 from . import objectives as objs
-from .objectives import INPUT, LOGITS, Objective, as_objective
+from .objectives import BATCH_SIZE, INDEX, INPUT, LOGITS, Objective, RenderSpec, as_objective
 from .param import make_param
 from .redirect import redirected_relus
-from .transforms import Compose, Resize, as_transforms
+from .targets import fit_images, load_images
+from .transforms import AffineTransform, Compose, Pad, Resize, Transform, as_transforms
 
 DEFAULT_STEPS = 512
 DEFAULT_SIZE = 128
@@ -155,6 +157,68 @@ def _size2(size) -> tuple[int, int]:
     return int(h), int(w)
 
 
+def _stream_seed(seed: int, *key: int) -> int:
+    """A seed for the random stream named ``key`` of a run, independent of the other streams
+    (numpy's SeedSequence hashes the whole key, so (seed, 1, k) and (seed + 1, 1, k) share
+    nothing)."""
+    return int(np.random.SeedSequence([int(seed) % 2**64, *key]).generate_state(1, np.uint64)[0])
+
+
+class _Reseeded(AffineTransform):
+    """``t`` drawing from a generator of its own, re-seeded at every call from (seed, the
+    transform's position, the call): image k then gets the k-th draws of a fresh stream.
+
+    The registered transforms draw with ``torch.randint``, which on the CPU fills a tensor in
+    order, so the first k draws do not depend on how many follow: image k's transform does not
+    depend on the batch size. (One generator per image would not rely on that, but costs N
+    small draws per transform and step, milliseconds per step for large batches.)
+    """
+
+    def __init__(self, t: AffineTransform, seed: int, position: int):
+        self.t, self.seed, self.position, self.fill = t, seed, position, t.fill
+        self.calls = 0
+
+    def __repr__(self):
+        return repr(self.t)
+
+    def matrices(self, n, size, generator):
+        g = torch.Generator().manual_seed(_stream_seed(self.seed, 1, self.position, self.calls))
+        self.calls += 1
+        return self.t.matrices(n, size, g)
+
+
+class _PerImage(Transform):
+    """A random transform that is not affine, applied image by image, each image with a
+    generator of its own."""
+
+    def __init__(self, t: Transform, seed: int, position: int, n: int):
+        self.t = t
+        self.generators = [
+            torch.Generator().manual_seed(_stream_seed(seed, 2, position, k)) for k in range(n)
+        ]
+
+    def __repr__(self):
+        return repr(self.t)
+
+    def __call__(self, x, generator=None):
+        return torch.cat([self.t(x[k : k + 1], g) for k, g in enumerate(self.generators)])
+
+
+def _independent(transforms: list, seed: int, n: int) -> list:
+    """The transforms, each drawing its random numbers so that image k's draws depend on the
+    seed and k only. Pad and Resize draw none; the affine ones still fuse into one resampling
+    of the whole batch. A plain callable is left as it is."""
+    out = []
+    for position, t in enumerate(transforms):
+        if isinstance(t, (Pad, Resize)) or not isinstance(t, Transform):
+            out.append(t)
+        elif isinstance(t, AffineTransform):
+            out.append(_Reseeded(t, seed, position))
+        else:
+            out.append(_PerImage(t, seed, position, n))
+    return out
+
+
 class Ascent:
     """A feature-visualization run: iterate it for :class:`Frame` objects, one per step.
 
@@ -180,9 +244,20 @@ class Ascent:
     ``redirect_relu``: lucid's redirected ReLU gradient for the first ``redirect_steps`` steps
     (default: on for models that ask for it, such as ``"inceptionv1"``; see ``redirect.py``).
     ``seed``: makes the run repeatable (None draws one from torch's global generator; the
-    result's ``seed`` reproduces it). ``size``: the optimised image (default 128), resampled
-    to ``input_size`` (default the model's) before each forward pass. ``stop``: a
-    ``threading.Event`` that ends the run early.
+    result's ``seed`` reproduces it). Image k of a batch starts from a stream keyed by
+    (seed, k) and takes the k-th draws of the transforms' streams: the images are independent
+    renders (unless a ``batchwise`` objective compares them), and image k is the same whatever
+    the batch size (bit for bit when ``size`` is a multiple of 8; otherwise torch's vectorised
+    kernels round the elements left at the end of a tensor in scalar code, a last-bit
+    difference). ``size``: the optimised image (default 128), resampled to ``input_size``
+    (default the model's) before each forward pass. ``stop``: a ``threading.Event`` that ends
+    the run early.
+    ``init``: start from an image instead of noise (feature inversion, style transfer,
+    accentuation): anything ``cw.load_image`` reads, or a batch (a list, a 4-D tensor), one
+    image for all or one per rendered image. It is fitted to ``size`` (as is when it has that
+    size, else resized and centre-cropped as the model's preprocessing does), and the first
+    frame equals it to within 1/255 for "pixel", "fft" and "lowres" (the closest smooth
+    image); "maco" takes its phase only; "cppn" cannot start from an image (an error).
 
     Stops after ``steps`` steps, when the consumer stops iterating, or when ``stop`` is set.
     :meth:`result` gives the :class:`Visualization` of the images reached so far; :meth:`frame`
@@ -215,6 +290,7 @@ class Ascent:
         chunk: int | None = None,
         redirect_relu: bool | None = None,
         redirect_steps: int = 16,
+        init=None,
         maco: bool = False,
     ):
         if maco:
@@ -254,21 +330,26 @@ class Ascent:
             redirect_relu = bool(getattr(self.model, "redirect_relu", False))
         self.redirect_steps = int(redirect_steps) if redirect_relu else 0
         self.seed = int(torch.randint(0, 2**62, (1,)).item()) if seed is None else int(seed)
+        self.batch = n
         device = self.model.device
-        gen = torch.Generator().manual_seed(self.seed)
+        # Image k's start and its random transforms depend on the seed and k alone: images of
+        # a batch are independent renders (unless an objective compares them), and image k
+        # is the same in a batch of any size.
         self.param = make_param(
             param,
             n,
             _size2(size),
             device=device,
-            generator=gen,
+            generator=torch.Generator().manual_seed(_stream_seed(self.seed, 0)),
             decorrelate=decorrelate,
             valid=valid,
             **dict(param_args or {}),
         )
-        self._generator = gen
+        if init is not None:
+            self._start_from(init, _size2(size))
         target = self.model.input_size if input_size is None else _size2(input_size)
-        user = as_transforms(transforms)
+        self.input_size = tuple(target)
+        user = _independent(as_transforms(transforms), self.seed, n)
         # The final resize fuses with the geometric transforms into one resampling; it is a
         # no-op when the image already has the model's size.
         self.transform = Compose(user + [Resize(target)])
@@ -284,6 +365,10 @@ class Ascent:
             if weight:
                 penalty = reg() * float(weight) + penalty
         self._penalty = penalty if isinstance(penalty, Objective) else None
+        # Target images' activations are computed here, once, at the render's input size.
+        spec = RenderSpec(self.model, n, self.input_size, _size2(size))
+        for o in self.objectives:
+            o.bind(spec)
 
         self.lr = float(getattr(self.param, "default_lr", 0.05) if lr is None else lr)
         make_opt = optimizer or (lambda ps: torch.optim.Adam(ps, lr=self.lr))
@@ -320,20 +405,41 @@ class Ascent:
         self._losses: list[torch.Tensor] = []
         self._values: list[torch.Tensor] = []
 
+    def _start_from(self, init, size: tuple[int, int]) -> None:
+        """Set the parameterization to the start image(s) ``init``, fitted to ``size``."""
+        start = fit_images(load_images(init, "the init image"), size, self.model)
+        if start.shape[0] not in (1, self.batch):
+            raise InputError(
+                f"{start.shape[0]} init images for a render of {self.batch}: give one image "
+                f"or one per rendered image"
+            )
+        set_images = getattr(self.param, "set_images", None)
+        if set_images is None:
+            raise ParameterError(
+                f"this parameterization ({type(self.param).__name__}) cannot start from an "
+                "image: it has no set_images(images) method"
+            )
+        set_images(start.to(self.model.device))
+
     # ---- one step ---------------------------------------------------------------------------
-    def _activations(self, images: torch.Tensor, x: torch.Tensor) -> dict:
-        """Run the model on input ``x`` (hooks only for this call) -> activations dict."""
+    def _activations(self, images: torch.Tensor, x: torch.Tensor, sl: slice) -> dict:
+        """Run the model on input ``x``, the images ``sl`` of the batch (hooks only for this
+        call) -> activations dict."""
         if self._channels_last:
             try:
-                return self._forward(images, x.contiguous(memory_format=torch.channels_last))
+                return self._forward(images, x.contiguous(memory_format=torch.channels_last), sl)
             except RuntimeError:
                 # A model that calls .view() on its activations cannot take channels_last
                 # tensors; run it as it was written from now on (a genuine error recurs below).
                 self._channels_last = False
-        return self._forward(images, x)
+        return self._forward(images, x, sl)
 
-    def _forward(self, images: torch.Tensor, x: torch.Tensor) -> dict:
-        acts: dict[str, torch.Tensor] = {INPUT: images}
+    def _forward(self, images: torch.Tensor, x: torch.Tensor, sl: slice) -> dict:
+        acts: dict = {
+            INPUT: images,
+            INDEX: torch.arange(sl.start, sl.start + images.shape[0]),
+            BATCH_SIZE: self.batch,
+        }
         if not self._modules and not self._needs_logits:
             return acts
         module = self.model.module
@@ -368,7 +474,8 @@ class Ascent:
             # chunk by chunk (each backward frees its chunk's activations) while the
             # parameterization and the transforms still run once for the whole batch.
             image_leaf = images.detach().requires_grad_(True)
-            x = self.model.normalize(self.transform(image_leaf, self._generator))
+            # Each transform draws from its own stream (see _independent).
+            x = self.model.normalize(self.transform(image_leaf))
             # The image is optimised in float32; the model gets its own dtype (a float64
             # model would refuse float32 input), and the gradient comes back as float32.
             x_leaf = x.detach().to(self.model.dtype).requires_grad_(True)
@@ -376,7 +483,7 @@ class Ascent:
             redirect = redirected_relus if self.step < self.redirect_steps else nullcontext
             for sl in self._chunks(images.shape[0]):
                 with redirect():
-                    acts = self._activations(image_leaf[sl], x_leaf[sl])
+                    acts = self._activations(image_leaf[sl], x_leaf[sl], sl)
                 values = self._objective_values(acts, sl.start)
                 total = values if self._penalty is None else values - self._penalty(acts)
                 loss = -total.sum()
@@ -427,7 +534,7 @@ class Ascent:
             x = self.model.normalize(self._eval_transform(images)).to(self.model.dtype)
             values = torch.cat(
                 [
-                    self._objective_values(self._activations(images[sl], x[sl]), sl.start)
+                    self._objective_values(self._activations(images[sl], x[sl], sl), sl.start)
                     for sl in self._chunks(images.shape[0])
                 ]
             )

@@ -9,6 +9,16 @@ their colours are strongly correlated; optimising in a space that is whitened fo
 (Fourier coefficients scaled by 1/f, colours through the square root of the ImageNet colour
 covariance) lets plain gradient steps reach the low frequencies, which gives the smooth,
 recognisable renders of Olah et al. (2017) instead of high-frequency noise.
+
+Every image of a batch draws its start from its own generator (:func:`image_generators`), so
+image k of a batch of N starts where image k of any other batch of the same seed starts.
+
+Starting from an image (``visualize(init=...)``, :meth:`ImageParam.set_images`): the pixel,
+Fourier and low-resolution parameterizations invert the range (the logit of the image clipped
+to [0.5/255, 1 - 0.5/255] for the sigmoid) and the colour decorrelation, then their own
+map: the first frame equals the image to within 1/255 (the low-resolution one: the closest
+image it can draw, see :class:`LowresParam`). MACO keeps its fixed magnitude and takes the
+image's phase; the CPPN cannot start from an image.
 """
 
 from __future__ import annotations
@@ -17,7 +27,9 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 
+from ...core.errors import ParameterError
 from ...core.registry import Param, Registry
 
 # Square root of ImageNet's colour covariance (lucid/lucent), each column scaled so that the
@@ -28,6 +40,10 @@ _COLOR_CORRELATION_SVD_SQRT = ((0.26, 0.09, 0.02), (0.27, 0.00, -0.05), (0.27, -
 # sigmoid out of saturation.
 _FFT_DAMPING = 4.0
 
+# Pixels of exactly 0 or 1 have no logit: they start this far inside (0, 1), which keeps the
+# first frame within 1/255 of the image while the sigmoid still passes some gradient there.
+_LOGIT_EPS = 0.5 / 255
+
 VALID_RANGE = ("sigmoid", "clamp")
 PARAMETERIZATIONS = Registry("parameterization")
 
@@ -37,12 +53,39 @@ def color_correlation(device=None, dtype=torch.float32) -> torch.Tensor:
     return m / m.norm(dim=0).max()
 
 
+def _mix_colours(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """``einsum("nchw,dc->ndhw", x, m)`` as nine products and six sums, one image at a time
+    in effect: einsum may contract a batch of N in a different order than a batch of one, and
+    a last-bit difference there grows over the steps of a render, so image k of a batch would
+    no longer be the render of its objective alone."""
+    return torch.stack(
+        [m[d, 0] * x[:, 0] + m[d, 1] * x[:, 1] + m[d, 2] * x[:, 2] for d in range(3)], dim=1
+    )
+
+
 def rfft2d_freqs(h: int, w: int) -> torch.Tensor:
     """Spatial frequency magnitude (cycles per pixel) of each coefficient of ``rfft2``, shape
     (h, w // 2 + 1)."""
     fy = torch.fft.fftfreq(h)[:, None]
     fx = torch.fft.rfftfreq(w)[None, :]
     return torch.sqrt(fx * fx + fy * fy)
+
+
+def image_generators(generator: torch.Generator | None, batch: int) -> list[torch.Generator]:
+    """One CPU generator per image, seeded by consecutive draws from ``generator`` (torch's
+    global generator when None).
+
+    Drawing a batch's start from one generator ties each image to the batch size (torch's
+    normal sampler fills blocks of 16 values, so image 0 of ``randn(8, ...)`` is not
+    ``randn(1, ...)``); with one generator per image, image k starts the same in every batch.
+    """
+    seeds = [int(torch.randint(0, 2**62, (1,), generator=generator)) for _ in range(batch)]
+    return [torch.Generator().manual_seed(s) for s in seeds]
+
+
+def _per_image(draw, generator, batch: int) -> torch.Tensor:
+    """(batch, ...) from ``draw(g) -> (1, ...)``, one draw per image generator."""
+    return torch.cat([draw(g) for g in image_generators(generator, batch)])
 
 
 def _spectrum_scale(h: int, w: int, decay_power: float) -> torch.Tensor:
@@ -95,11 +138,48 @@ class ImageParam:
         """The unconstrained images (N, 3, H, W) before colour mapping and range."""
         raise NotImplementedError
 
+    # ---- starting from images -------------------------------------------------------------
+    def set_images(self, images: torch.Tensor) -> None:
+        """Set the parameters so that the current images are ``images``: (N, 3, H, W) or
+        (1, 3, H, W) (the same start for every image) in [0, 1], at this parameterization's
+        size. How close the result comes depends on the parameterization (module docstring);
+        one that cannot start from an image raises a :class:`ParameterError`."""
+        images = torch.as_tensor(images)
+        h, w = self.size
+        if images.ndim != 4 or images.shape[1] != 3 or tuple(images.shape[2:]) != (h, w):
+            raise ParameterError(
+                f"start images must have shape (N, 3, {h}, {w}), got {tuple(images.shape)}"
+            )
+        if images.shape[0] not in (1, self.batch):
+            raise ParameterError(
+                f"{images.shape[0]} start images for a batch of {self.batch}: give one image "
+                f"or one per rendered image"
+            )
+        x = images.to(self.device, torch.float32).expand(self.batch, -1, -1, -1)
+        with torch.no_grad():
+            self._set_raw(self._unconstrained(x))
+
+    def _unconstrained(self, x: torch.Tensor) -> torch.Tensor:
+        """The inverse of the range and the colour mapping of :meth:`__call__`."""
+        if self.valid == "sigmoid":
+            z = torch.logit(x.clamp(_LOGIT_EPS, 1 - _LOGIT_EPS))
+        else:
+            z = x - 0.5
+        if self.decorrelate:
+            z = _mix_colours(z, torch.linalg.inv(self._color))
+        return z
+
+    def _set_raw(self, raw: torch.Tensor) -> None:
+        """Set the parameters so that :meth:`_raw` gives ``raw`` (or the closest it can)."""
+        raise ParameterError(
+            f"the {type(self).__name__} parameterization cannot start from an image"
+        )
+
     def __call__(self) -> torch.Tensor:
         """The current images, (N, 3, H, W) in [0, 1], differentiable w.r.t. the parameters."""
         x = self._raw()
         if self.decorrelate:
-            x = torch.einsum("nchw,dc->ndhw", x, self._color)
+            x = _mix_colours(x, self._color)
         if self.valid == "sigmoid":
             return torch.sigmoid(x)
         # Centred on grey like the sigmoid; a straight-through clamp keeps the forward pass in
@@ -114,12 +194,15 @@ class PixelParam(ImageParam):
     def __init__(self, batch, size, *, sd: float = 0.01, generator=None, **common):
         super().__init__(batch, size, **common)
         h, w = self.size
-        pixels = torch.randn(batch, 3, h, w, generator=generator) * sd
+        pixels = _per_image(lambda g: torch.randn(1, 3, h, w, generator=g), generator, batch) * sd
         self.pixels = pixels.to(self._device).requires_grad_(True)
         self.tensors = [self.pixels]
 
     def _raw(self):
         return self.pixels
+
+    def _set_raw(self, raw):
+        self.pixels.copy_(raw)
 
 
 class FourierParam(ImageParam):
@@ -131,8 +214,10 @@ class FourierParam(ImageParam):
     ):
         super().__init__(batch, size, **common)
         h, w = self.size
-        spectrum = torch.randn(batch, 3, h, w // 2 + 1, 2, generator=generator) * sd
-        self.spectrum = spectrum.to(self._device).requires_grad_(True)
+        spectrum = _per_image(
+            lambda g: torch.randn(1, 3, h, w // 2 + 1, 2, generator=g), generator, batch
+        )
+        self.spectrum = (spectrum * sd).to(self._device).requires_grad_(True)
         self._scale = _spectrum_scale(h, w, decay_power).to(self._device)[None, None, ..., None]
         self.tensors = [self.spectrum]
 
@@ -140,6 +225,11 @@ class FourierParam(ImageParam):
         h, w = self.size
         spectrum = torch.view_as_complex(self._scale * self.spectrum)
         return torch.fft.irfft2(spectrum, s=(h, w), norm="ortho") / _FFT_DAMPING
+
+    def _set_raw(self, raw):
+        # irfft2(rfft2(y)) == y for real y, and the scale is never zero (clamped frequencies).
+        spectrum = torch.fft.rfft2(raw * _FFT_DAMPING, norm="ortho")
+        self.spectrum.copy_(torch.view_as_real(spectrum) / self._scale)
 
 
 class MacoParam(ImageParam):
@@ -153,8 +243,8 @@ class MacoParam(ImageParam):
     def __init__(self, batch, size, *, decay_power: float = 1.0, generator=None, **common):
         super().__init__(batch, size, **common)
         h, w = self.size
-        phase = (torch.rand(batch, 3, h, w // 2 + 1, generator=generator) * 2 - 1) * math.pi
-        self.phase = phase.to(self._device).requires_grad_(True)
+        phase = _per_image(lambda g: torch.rand(1, 3, h, w // 2 + 1, generator=g), generator, batch)
+        self.phase = ((phase * 2 - 1) * math.pi).to(self._device).requires_grad_(True)
         self._magnitude = _spectrum_scale(h, w, decay_power).to(self._device)
         self.tensors = [self.phase]
 
@@ -167,6 +257,127 @@ class MacoParam(ImageParam):
         mean = img.mean(dim=(1, 2, 3), keepdim=True)
         std = img.std(dim=(1, 2, 3), keepdim=True)
         return (img - mean) / (std + 1e-5)
+
+    def _set_raw(self, raw):
+        """The image's phase under the fixed magnitude: for each coefficient, the point of the
+        circle of radius m closest to the image's coefficient c is m * c / |c|, so this is the
+        MACO image nearest the image in L2 (Parseval) before the standardisation. The
+        magnitude, and with it the contrast of each frequency, stays MACO's: the start has the
+        image's edges and layout, not its colours or contrast. On the cat at 64 px its pixels
+        correlate about 0.6 with the image's (tests/test_featureviz_init.py)."""
+        self.phase.copy_(torch.angle(torch.fft.rfft2(raw, norm="ortho")))
+
+
+def _upsampling_matrix(low: int, high: int) -> torch.Tensor:
+    """(high, low) float64: 1-D linear upsampling as F.interpolate does it (half-pixel
+    centres, ``align_corners=False``), so that bilinear upsampling of X is U_h X U_w^T."""
+    eye = torch.eye(low, dtype=torch.float64)[None]
+    return F.interpolate(eye, size=high, mode="linear", align_corners=False)[0].T
+
+
+class LowresParam(ImageParam):
+    """Pixels at 1/``factor`` of the size, upsampled bilinearly (lucid's ``lowres_tensor``):
+    only smooth images, so steps cannot add high frequencies.
+
+    Starting from an image gives the closest image (least squares, in the space before the
+    range and colour mapping) that the low-resolution pixels can draw: the image itself when
+    it is a bilinear upsampling of one ``factor`` times smaller, a smoothed image otherwise.
+    """
+
+    def __init__(self, batch, size, *, factor: int = 4, sd: float = 0.01, generator=None, **common):
+        super().__init__(batch, size, **common)
+        if int(factor) != factor or factor < 1:
+            raise ParameterError(f"factor must be a whole number >= 1, got {factor!r}")
+        h, w = self.size
+        self.low_size = (-(-h // int(factor)), -(-w // int(factor)))
+        lh, lw = self.low_size
+        low = _per_image(lambda g: torch.randn(1, 3, lh, lw, generator=g), generator, batch)
+        self.low = (low * sd).to(self._device).requires_grad_(True)
+        self.tensors = [self.low]
+
+    def _raw(self):
+        return F.interpolate(self.low, size=self.size, mode="bilinear", align_corners=False)
+
+    def _set_raw(self, raw):
+        # Bilinear upsampling is separable: raw ~ U_h L U_w^T, solved with pseudo-inverses.
+        (h, w), (lh, lw) = self.size, self.low_size
+        uh = torch.linalg.pinv(_upsampling_matrix(lh, h)).to(raw.device)
+        uw = torch.linalg.pinv(_upsampling_matrix(lw, w)).to(raw.device)
+        self.low.copy_(uh @ raw.double() @ uw.T)
+
+
+def _composite(x: torch.Tensor) -> torch.Tensor:
+    """Lucid's CPPN activation: atan and its square, each scaled to about unit variance for a
+    unit-normal input; doubles the width."""
+    a = torch.atan(x)
+    return torch.cat([a / 0.67, (a * a) / 0.6], dim=-1)
+
+
+class CppnParam(ImageParam):
+    """A compositional pattern-producing network (Stanley 2007; lucid's ``cppn`` param,
+    Mordvintsev et al. 2018, "Differentiable Image Parameterizations"): each image is a small
+    MLP applied to every pixel's coordinates (x, y, r), r the distance from the centre; its
+    weights are the optimised parameters.
+
+    ``depth`` hidden layers of ``width`` units with the composite activation
+    atan(h)/0.67 ++ atan(h)^2/0.6; weights drawn from N(0, 1/fan_in), biases zero, and the
+    output layer zero, so every image starts grey. Images are smooth at any resolution and
+    look like nothing a camera takes. A network has no closed-form fit to an image, so this
+    parameterization cannot start from one.
+    """
+
+    # Each weight moves every pixel: steps must be much smaller than for pixels (lucid's
+    # CPPN notebook uses Adam at 0.005).
+    default_lr = 0.005
+
+    def __init__(self, batch, size, *, width: int = 24, depth: int = 8, generator=None, **common):
+        super().__init__(batch, size, **common)
+        if width < 1 or depth < 1:
+            raise ParameterError(f"width and depth must be >= 1, got {width} and {depth}")
+        h, w = self.size
+        r = 3**0.5  # a uniform coordinate on [-r, r] has unit variance
+        y, x = torch.meshgrid(torch.linspace(-r, r, h), torch.linspace(-r, r, w), indexing="ij")
+        coords = torch.stack([x, y, torch.sqrt(x * x + y * y)], dim=-1).reshape(1, h * w, 3)
+        self._coords = coords.to(self._device)
+        sizes = [3] + [2 * width] * depth
+        outs = [width] * depth + [3]
+
+        def draw(g):
+            layers = []
+            for k, (fan_in, fan_out) in enumerate(zip(sizes, outs)):
+                last = k == depth
+                weight = torch.randn(1, fan_in, fan_out, generator=g) * fan_in**-0.5
+                layers += [torch.zeros_like(weight) if last else weight]
+            return torch.cat([wt.flatten(1) for wt in layers], dim=1)
+
+        flat = _per_image(draw, generator, batch)
+        self.weights, start = [], 0
+        for fan_in, fan_out in zip(sizes, outs):
+            n = fan_in * fan_out
+            wt = flat[:, start : start + n].reshape(batch, fan_in, fan_out)
+            self.weights.append(wt.to(self._device).requires_grad_(True))
+            start += n
+        self.biases = [
+            torch.zeros(batch, 1, fan_out, device=self._device, requires_grad=True)
+            for fan_out in outs
+        ]
+        self.tensors = self.weights + self.biases
+
+    def _raw(self):
+        h, w = self.size
+        act = self._coords.expand(self.batch, -1, -1)
+        for k, (wt, b) in enumerate(zip(self.weights, self.biases)):
+            act = torch.baddbmm(b, act, wt)
+            if k < len(self.weights) - 1:
+                act = _composite(act)
+        return act.transpose(1, 2).reshape(self.batch, 3, h, w)
+
+    def _set_raw(self, raw):
+        raise ParameterError(
+            "the 'cppn' parameterization cannot start from an image: its parameters are the "
+            "weights of a network over pixel coordinates, which no closed form fits to an "
+            "image; use param='fft', 'pixel', 'lowres' or 'maco' with init="
+        )
 
 
 _SD = Param(
@@ -212,6 +423,29 @@ PARAMETERIZATIONS.register(
     "optimised: works on deeper networks",
     reference="Fel et al. 2023, arXiv:2306.06805",
 )(MacoParam)
+
+
+PARAMETERIZATIONS.register(
+    "lowres",
+    label="low resolution",
+    params=(
+        Param("factor", "int", 4, min=1, max=32, help="the pixels are this many times larger"),
+        _SD,
+    ),
+    description="pixels at a fraction of the size, upsampled bilinearly: smooth images",
+    reference="Mordvintsev et al. 2018, Distill, doi:10.23915/distill.00012 (lucid lowres_tensor)",
+)(LowresParam)
+PARAMETERIZATIONS.register(
+    "cppn",
+    label="CPPN (network over x, y)",
+    params=(
+        Param("width", "int", 24, min=2, max=128, help="units per hidden layer"),
+        Param("depth", "int", 8, min=1, max=16, help="hidden layers"),
+    ),
+    description="a small network maps each pixel's coordinates to its colour; "
+    "cannot start from an image",
+    reference="Mordvintsev et al. 2018, Distill, doi:10.23915/distill.00012; Stanley 2007",
+)(CppnParam)
 
 
 def make_param(

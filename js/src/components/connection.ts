@@ -31,7 +31,7 @@ function kernelStatus(model: WidgetModel): string | undefined {
 export function connectionWatch(model: WidgetModel, root: HTMLElement, d: Disposer,
                                 options: ConnectionOptions = {}): HTMLElement {
   const timeoutMs = options.timeoutMs ?? 5000;
-  const banner = h("div", { class: "cnnw-connection", role: "alert", "data-testid": "connection" });
+  const banner = h("div", { class: "cnnw-connection", role: "alert", "data-testid": "kernel-status" });
   banner.hidden = true;
   let state: "live" | "silent" | "gone" = "live";
   let outstanding: number | null = null;

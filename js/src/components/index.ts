@@ -13,3 +13,5 @@ export * from "./checkbox";
 export * from "./text_input";
 export * from "./param_panel";
 export * from "./connection";
+export * from "./hover_readout";
+export * from "./legend";

@@ -1,0 +1,628 @@
+// src/components/model.ts
+var Disposer = class {
+  constructor() {
+    this.fns = [];
+  }
+  add(fn) {
+    this.fns.push(fn);
+  }
+  /** Calls `callback` when trait `name` changes; removed on dispose. */
+  listen(model, name, callback) {
+    const event = `change:${name}`;
+    model.on(event, callback);
+    this.add(() => model.off(event, callback));
+  }
+  /** A DOM listener that is removed on dispose (`capture`: in the capture phase). */
+  dom(target, type, handler, capture = false) {
+    target.addEventListener(type, handler, capture);
+    this.add(() => target.removeEventListener(type, handler, capture));
+  }
+  dispose() {
+    for (const fn of this.fns.splice(0).reverse()) fn();
+  }
+};
+var watches = /* @__PURE__ */ new WeakMap();
+function watchSends(model, watch, d) {
+  let set = watches.get(model);
+  if (!set) watches.set(model, set = /* @__PURE__ */ new Set());
+  set.add(watch);
+  d.add(() => set.delete(watch));
+}
+function sending(model, send) {
+  try {
+    send();
+  } catch (err) {
+    for (const w of watches.get(model) ?? []) w.failed(err);
+    return;
+  }
+  for (const w of watches.get(model) ?? []) w.sent();
+}
+function setTrait(model, name, value) {
+  model.set(name, value);
+  sending(model, () => model.save_changes());
+}
+function action(model, type, extra = {}, buffers) {
+  sending(model, () => model.send({ type, ...extra }, void 0, buffers));
+}
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") el.className = v;
+    else el.setAttribute(k, v);
+  }
+  for (const c of children) el.append(c);
+  return el;
+}
+
+// src/components/select.ts
+function pair(o) {
+  return Array.isArray(o) ? [String(o[0]), o[1]] : [String(o), o];
+}
+function select(model, name, opts, d) {
+  const sel = h("select", { "data-testid": opts.testid ?? name, "aria-label": opts.label });
+  const wrap = h("label", { class: "cnnw-field" }, h("span", { class: "cnnw-label" }, opts.label), sel);
+  const optionsTrait = opts.optionsTrait ?? `${name}_options`;
+  let values = [];
+  const fill = () => {
+    const list = opts.options ?? model.get(optionsTrait) ?? [];
+    values = [];
+    sel.replaceChildren();
+    for (const o of list) {
+      const [label, value] = pair(o);
+      values.push(value);
+      sel.append(h("option", { value: String(values.length - 1) }, label));
+    }
+    sync();
+  };
+  const sync = () => {
+    const current = model.get(name);
+    const i = values.findIndex((v) => v === current || String(v) === String(current));
+    sel.value = i >= 0 ? String(i) : "";
+  };
+  d.dom(sel, "change", () => {
+    const i = Number(sel.value);
+    if (i >= 0 && i < values.length) setTrait(model, name, values[i]);
+  });
+  d.dom(sel, "keydown", (e) => e.stopPropagation());
+  d.listen(model, name, sync);
+  if (!opts.options) d.listen(model, optionsTrait, fill);
+  fill();
+  return wrap;
+}
+
+// src/components/slider.ts
+function defaultFormat(v) {
+  return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 1 ? 2 : 1);
+}
+function slider(model, name, opts, d) {
+  const testid = opts.testid ?? name;
+  const input = h("input", { type: "range", "data-testid": testid, "aria-label": opts.label });
+  const value = h("output", { class: "cnnw-value", "data-testid": `${testid}-value` });
+  const wrap = h(
+    "label",
+    { class: "cnnw-field cnnw-slider" },
+    h("span", { class: "cnnw-label" }, opts.label),
+    input,
+    value
+  );
+  const format = opts.format ?? defaultFormat;
+  const bounds = () => {
+    input.min = String(opts.minTrait ? model.get(opts.minTrait) : opts.min ?? 0);
+    input.max = String(opts.maxTrait ? model.get(opts.maxTrait) : opts.max ?? 1);
+    input.step = String(opts.step ?? 1);
+  };
+  const sync = () => {
+    const v = Number(model.get(name));
+    input.value = String(v);
+    value.textContent = format(v);
+  };
+  d.dom(input, "input", () => {
+    const v = Number(input.value);
+    value.textContent = format(v);
+    setTrait(model, name, v);
+  });
+  d.dom(input, "keydown", (e) => e.stopPropagation());
+  d.listen(model, name, sync);
+  if (opts.minTrait) d.listen(model, opts.minTrait, () => {
+    bounds();
+    sync();
+  });
+  if (opts.maxTrait) d.listen(model, opts.maxTrait, () => {
+    bounds();
+    sync();
+  });
+  bounds();
+  sync();
+  return wrap;
+}
+
+// src/components/image_view.ts
+function toBytes(data) {
+  if (!data) return new Uint8Array(0);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(0);
+}
+function sniffMime(bytes) {
+  if (bytes.length >= 4 && bytes[0] === 137 && bytes[1] === 80 && bytes[2] === 78 && bytes[3] === 71)
+    return "image/png";
+  if (bytes.length >= 3 && bytes[0] === 255 && bytes[1] === 216 && bytes[2] === 255) return "image/jpeg";
+  return "";
+}
+function imageView(model, name, opts, d) {
+  const img = h("img", {
+    class: "cnnw-image" + (opts.pixelated ? " cnnw-pixelated" : ""),
+    "data-testid": opts.testid ?? name,
+    alt: opts.alt ?? name,
+    draggable: "false"
+  });
+  let url = "";
+  const release = () => {
+    if (url && typeof URL.revokeObjectURL === "function") URL.revokeObjectURL(url);
+    url = "";
+  };
+  const draw = () => {
+    const bytes = toBytes(model.get(name));
+    const mime = sniffMime(bytes);
+    release();
+    if (!mime) {
+      img.removeAttribute("src");
+      img.dataset.empty = "true";
+      return;
+    }
+    url = URL.createObjectURL(new Blob([bytes.slice()], { type: mime }));
+    img.src = url;
+    img.dataset.empty = "false";
+    img.dataset.mime = mime;
+    img.dataset.bytes = String(bytes.length);
+  };
+  if (opts.onClick) {
+    const onClick = opts.onClick;
+    img.classList.add("cnnw-clickable");
+    d.dom(img, "click", (e) => {
+      const r = img.getBoundingClientRect();
+      if (r.width <= 0 || r.height <= 0) return;
+      onClick(
+        Math.min(Math.max((e.clientX - r.left) / r.width, 0), 1),
+        Math.min(Math.max((e.clientY - r.top) / r.height, 0), 1)
+      );
+    });
+  }
+  d.listen(model, name, draw);
+  d.add(release);
+  draw();
+  return img;
+}
+
+// src/components/progress_bar.ts
+function busyBar(model, d) {
+  const bar = h("progress", { "data-testid": "busy_progress", max: "1" });
+  const text = h("span", { class: "cnnw-busy-label", "data-testid": "busy_label" });
+  const wrap = h("div", { class: "cnnw-busybar", role: "status", "data-testid": "busy" }, bar, text);
+  const sync = () => {
+    const busy = Boolean(model.get("busy"));
+    const v = Math.min(Math.max(Number(model.get("busy_progress") ?? 0), 0), 1);
+    if (v > 0) bar.value = v;
+    else bar.removeAttribute("value");
+    text.textContent = String(model.get("busy_label") ?? "");
+    wrap.hidden = !busy;
+  };
+  for (const name of ["busy", "busy_progress", "busy_label"]) d.listen(model, name, sync);
+  sync();
+  return wrap;
+}
+
+// src/components/error_banner.ts
+function errorBanner(model, d) {
+  const text = h("span", { class: "cnnw-error-text" });
+  const close = h("button", {
+    type: "button",
+    class: "cnnw-error-close",
+    "aria-label": "dismiss",
+    "data-testid": "error-dismiss"
+  }, "×");
+  const banner = h("div", { class: "cnnw-error", role: "alert", "data-testid": "error" }, text, close);
+  const sync = () => {
+    const msg = String(model.get("error") ?? "");
+    text.textContent = msg;
+    banner.hidden = msg === "";
+  };
+  d.dom(close, "click", () => setTrait(model, "error", ""));
+  d.listen(model, "error", sync);
+  sync();
+  return banner;
+}
+
+// src/components/buttons.ts
+function button(model, type, label, d, testid = type) {
+  const b = h("button", { type: "button", class: "cnnw-button", "data-testid": testid }, label);
+  d.dom(b, "click", () => action(model, type));
+  return b;
+}
+
+// src/components/upload.ts
+var MAX_FILE_BYTES = 50 * 1024 * 1024;
+var SEND_BYTES = 8 * 1024 * 1024;
+
+// src/components/text.ts
+function textView(model, name, d, cls = "cnnw-caption", testid = name) {
+  const el = h("div", { class: cls, "data-testid": testid });
+  const sync = () => {
+    el.textContent = String(model.get(name) ?? "");
+  };
+  d.listen(model, name, sync);
+  sync();
+  return el;
+}
+
+// src/components/connection.ts
+var KERNEL_RESTARTED = "the kernel behind this view has restarted: run the cell again";
+var KERNEL_SILENT = "no kernel answers this view: run the cell again to use its controls";
+function kernelStatus(model) {
+  const status = model.widget_manager?.kernel?.status;
+  return typeof status === "string" ? status : void 0;
+}
+function connectionWatch(model, root, d, options = {}) {
+  const timeoutMs = options.timeoutMs ?? 5e3;
+  const banner = h("div", { class: "cnnw-connection", role: "alert", "data-testid": "kernel-status" });
+  banner.hidden = true;
+  let state = "live";
+  let outstanding = null;
+  let nextId = 1;
+  let timer = null;
+  let disabled = [];
+  const clearTimer = () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  };
+  d.add(clearTimer);
+  const lose = (text, final) => {
+    if (state === "gone") return;
+    state = final ? "gone" : "silent";
+    banner.textContent = text;
+    banner.hidden = false;
+    root.classList.add("cnnw-disconnected");
+    for (const el of root.querySelectorAll("input, select, button, textarea")) {
+      if (!el.disabled) {
+        el.disabled = true;
+        disabled.push(el);
+      }
+    }
+    if (final) {
+      clearTimer();
+      outstanding = null;
+    }
+  };
+  const regain = () => {
+    if (state !== "silent") return;
+    state = "live";
+    banner.hidden = true;
+    root.classList.remove("cnnw-disconnected");
+    for (const el of disabled) el.disabled = false;
+    disabled = [];
+  };
+  const check = () => {
+    timer = null;
+    if (outstanding === null || state === "gone") return;
+    const status = kernelStatus(model);
+    if (status === "busy" || status === "starting" || status === "restarting" || status === "autorestarting") {
+      timer = setTimeout(check, timeoutMs);
+      return;
+    }
+    lose(status === void 0 ? KERNEL_SILENT : KERNEL_RESTARTED, false);
+    timer = setTimeout(check, timeoutMs);
+  };
+  const ping = () => {
+    if (state === "gone" || outstanding !== null) return;
+    outstanding = nextId++;
+    try {
+      model.send({ type: "ping", id: outstanding });
+    } catch {
+      lose(KERNEL_RESTARTED, true);
+      return;
+    }
+    clearTimer();
+    timer = setTimeout(check, timeoutMs);
+  };
+  const onMessage = (msg) => {
+    if (!msg || msg.type !== "pong" || msg.id !== outstanding) return;
+    outstanding = null;
+    clearTimer();
+    regain();
+  };
+  const onCommLost = () => lose(KERNEL_RESTARTED, true);
+  model.on("msg:custom", onMessage);
+  model.on("comm_live_update", onCommLost);
+  d.add(() => {
+    model.off("msg:custom", onMessage);
+    model.off("comm_live_update", onCommLost);
+  });
+  watchSends(model, { sent: ping, failed: () => lose(KERNEL_RESTARTED, true) }, d);
+  return banner;
+}
+function announceView(model, d) {
+  const view = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  action(model, "view_attached", { view });
+  let gone = false;
+  const detach = (page) => {
+    if (gone) return;
+    gone = true;
+    try {
+      model.send({ type: "view_detached", view, page });
+    } catch {
+    }
+  };
+  d.dom(window, "pagehide", () => detach(true));
+  d.add(() => detach(false));
+}
+var staticHidden = /* @__PURE__ */ new Map();
+function hideStaticPictures(key, d) {
+  if (!/^[A-Za-z0-9_-]+$/.test(key)) return;
+  let entry = staticHidden.get(key);
+  if (!entry) {
+    const style = document.createElement("style");
+    style.dataset.cnnwStaticHide = key;
+    const sel = `[data-cnnw-static="${key}"]`;
+    style.textContent = `${sel}, .jp-OutputArea-child:has(${sel}) { display: none !important; }`;
+    document.head.append(style);
+    entry = { count: 0, style };
+    staticHidden.set(key, entry);
+  }
+  entry.count += 1;
+  d.add(() => {
+    const e = staticHidden.get(key);
+    if (!e) return;
+    e.count -= 1;
+    if (e.count <= 0) {
+      e.style.remove();
+      staticHidden.delete(key);
+    }
+  });
+}
+
+// src/components/layout.ts
+function frame(model, el, kind, d) {
+  const controls = h("div", { class: "cnnw-controls" });
+  const body = h("div", { class: "cnnw-body" });
+  const root = h(
+    "div",
+    { class: `cnnw cnnw-${kind}`, "data-widget": kind },
+    errorBanner(model, d),
+    controls,
+    body
+  );
+  root.insertBefore(connectionWatch(model, root, d), controls);
+  body.append(busyBar(model, d));
+  el.append(root);
+  d.add(() => root.remove());
+  keepKeys(root, d);
+  const busy = () => root.classList.toggle("cnnw-busy", Boolean(model.get("busy")));
+  d.listen(model, "busy", busy);
+  busy();
+  hideStaticPictures(String(model.get("_static_key") ?? ""), d);
+  announceView(model, d);
+  return { root, controls, body };
+}
+function keepKeys(root, d) {
+  d.dom(window, "keydown", (e) => {
+    const t = e.target;
+    if (!(t instanceof Element) || t === root || !root.contains(t)) return;
+    if (t.matches("input, select, textarea, button, summary, [contenteditable]")) {
+      e.stopPropagation();
+    }
+  }, true);
+}
+function figure(caption, ...children) {
+  const f = h("figure", { class: "cnnw-figure" }, ...children);
+  if (caption) f.append(caption);
+  return f;
+}
+
+// src/components/grid_click.ts
+function tileAt(layout, x, y) {
+  const ncols = Number(layout?.ncols ?? 0);
+  const nrows = Number(layout?.nrows ?? 0);
+  const items = layout?.channels ?? [];
+  if (ncols <= 0 || nrows <= 0) return void 0;
+  const i = Math.min(Math.floor(y * nrows), nrows - 1) * ncols + Math.min(Math.floor(x * ncols), ncols - 1);
+  return i >= 0 && i < items.length ? items[i] : void 0;
+}
+function gridClick(model, choose, layoutTrait = "grid_layout") {
+  return (x, y) => {
+    const item = tileAt(model.get(layoutTrait), x, y);
+    if (item !== void 0) choose(item);
+  };
+}
+
+// src/components/text_input.ts
+function textInput(model, name, label, d, placeholder = "") {
+  const input = h("input", { type: "text", "data-testid": name, "aria-label": label, placeholder });
+  const sync = () => {
+    input.value = String(model.get(name) ?? "");
+  };
+  d.dom(input, "change", () => setTrait(model, name, input.value));
+  d.dom(input, "keydown", (e) => e.stopPropagation());
+  d.listen(model, name, sync);
+  sync();
+  return h("label", { class: "cnnw-field" }, h("span", { class: "cnnw-label" }, label), input);
+}
+
+// src/widgets/atlas_viewer.ts
+var STEP_KEYS = { ArrowLeft: -1, ArrowRight: 1 };
+var onChannel = (model) => Number(model.get("channel") ?? -1) >= 0;
+function stepKeys(model, root, d) {
+  d.dom(root, "keydown", (e) => {
+    const delta = STEP_KEYS[e.key];
+    if (delta === void 0 || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    const target = e.target;
+    if (target && ["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName)) return;
+    e.preventDefault();
+    e.stopPropagation();
+    action(model, "step", { delta });
+  });
+}
+function weightText(w) {
+  const s = Math.abs(w) >= 0.01 ? w.toFixed(3) : w.toPrecision(2);
+  return w > 0 ? `+${s}` : s.replace("-", "−");
+}
+function connectionList(model, after, d) {
+  const list = h("div", { class: "cnnw-atlas-connections", "data-testid": "connections" });
+  let inner = new Disposer();
+  d.add(() => inner.dispose());
+  const draw = () => {
+    inner.dispose();
+    inner = new Disposer();
+    list.replaceChildren();
+    for (const c of model.get("connections") ?? []) {
+      const weight = Number(c.weight);
+      const img = h("img", {
+        class: "cnnw-atlas-thumb",
+        alt: `${c.layer} channel ${c.channel}`,
+        draggable: "false"
+      });
+      const bytes = toBytes(c.png);
+      const mime = sniffMime(bytes);
+      if (mime && typeof URL.createObjectURL === "function") {
+        const url = URL.createObjectURL(new Blob([bytes.slice()], { type: mime }));
+        img.src = url;
+        inner.add(() => URL.revokeObjectURL(url));
+      }
+      const item = h(
+        "button",
+        {
+          type: "button",
+          class: "cnnw-atlas-connection",
+          "data-testid": "connection",
+          "data-layer": String(c.layer),
+          "data-channel": String(c.channel),
+          title: `${c.layer} : channel ${c.channel}, weight ${weightText(weight)}`
+        },
+        img,
+        h("span", { class: "cnnw-atlas-channel" }, String(c.channel)),
+        h(
+          "span",
+          { class: `cnnw-atlas-weight ${weight > 0 ? "cnnw-pos" : "cnnw-neg"}` },
+          weightText(weight)
+        )
+      );
+      inner.dom(item, "click", () => {
+        action(model, "navigate", { layer: c.layer, channel: Number(c.channel) });
+        after();
+      });
+      list.append(item);
+    }
+  };
+  d.listen(model, "connections", draw);
+  draw();
+  return list;
+}
+function render({ model, el }) {
+  const d = new Disposer();
+  const f = frame(model, el, "atlas-viewer", d);
+  f.root.tabIndex = 0;
+  const focus = () => f.root.focus({ preventScroll: true });
+  stepKeys(model, f.root, d);
+  const back = button(model, "back", "‹ Back", d);
+  const grid = button(model, "grid", "All channels", d);
+  const syncBack = () => {
+    back.disabled = (model.get("history") ?? []).length === 0;
+  };
+  d.listen(model, "history", syncBack);
+  syncBack();
+  const prev = h("button", {
+    type: "button",
+    class: "cnnw-button",
+    "data-testid": "page-prev",
+    "aria-label": "previous page"
+  }, "‹");
+  const next = h("button", {
+    type: "button",
+    class: "cnnw-button",
+    "data-testid": "page-next",
+    "aria-label": "next page"
+  }, "›");
+  const turn = (delta) => {
+    const page = Number(model.get("page") ?? 0) + delta;
+    if (page >= 0 && page <= Number(model.get("page_max") ?? 0)) setTrait(model, "page", page);
+  };
+  d.dom(prev, "click", () => turn(-1));
+  d.dom(next, "click", () => turn(1));
+  const syncPager = () => {
+    const page = Number(model.get("page") ?? 0);
+    const last = Number(model.get("page_max") ?? 0);
+    prev.disabled = page <= 0;
+    next.disabled = page >= last;
+  };
+  d.listen(model, "page", syncPager);
+  d.listen(model, "page_max", syncPager);
+  syncPager();
+  const pageSlider = slider(model, "page", {
+    label: "Page",
+    min: 0,
+    maxTrait: "page_max",
+    format: (v) => `${v + 1} / ${Number(model.get("page_max") ?? 0) + 1}`
+  }, d);
+  const pager = h("span", { class: "cnnw-buttons cnnw-atlas-pager" }, prev, pageSlider, next);
+  f.controls.append(
+    select(model, "layer", { label: "Layer" }, d),
+    textInput(model, "search", "Find", d, "12 or layer:12"),
+    h("span", { class: "cnnw-buttons" }, back, grid),
+    pager
+  );
+  const readout = h("span", { class: "cnnw-status", "data-testid": "hover" });
+  const view = imageView(model, "view", {
+    alt: "the layer's channels, or the chosen channel's figure",
+    onClick: gridClick(model, (c) => {
+      setTrait(model, "channel", c);
+      focus();
+    })
+  }, d);
+  d.dom(view, "mousemove", (e) => {
+    const r = view.getBoundingClientRect();
+    if (r.width <= 0 || r.height <= 0) return;
+    const c = tileAt(
+      model.get("grid_layout"),
+      (e.clientX - r.left) / r.width,
+      (e.clientY - r.top) / r.height
+    );
+    readout.textContent = c === void 0 ? "" : `channel ${c}`;
+  });
+  d.dom(view, "mouseleave", () => {
+    readout.textContent = "";
+  });
+  const side = h(
+    "div",
+    { class: "cnnw-atlas-side" },
+    textView(model, "connections_title", d, "cnnw-caption"),
+    connectionList(model, focus, d)
+  );
+  f.body.append(
+    figure(h(
+      "div",
+      { class: "cnnw-caption" },
+      textView(model, "caption", d, "cnnw-atlas-caption"),
+      readout
+    ), view),
+    side
+  );
+  const mode = () => {
+    const page = onChannel(model);
+    f.root.dataset.mode = page ? "channel" : "grid";
+    pager.hidden = page || Number(model.get("page_max") ?? 0) === 0;
+    grid.disabled = !page;
+    side.hidden = !page;
+    view.classList.toggle("cnnw-clickable", !page);
+    if (page) readout.textContent = "";
+  };
+  d.listen(model, "channel", mode);
+  d.listen(model, "page_max", mode);
+  mode();
+  return () => d.dispose();
+}
+var atlas_viewer_default = { render };
+export {
+  STEP_KEYS,
+  connectionList,
+  atlas_viewer_default as default,
+  stepKeys
+};
