@@ -76,6 +76,25 @@ def test_an_error_in_the_work_is_shown_and_the_widget_runs_again(no_thread_leak)
     w.close()
 
 
+def test_a_worker_that_fails_before_start_returns_keeps_its_error(no_thread_leak):
+    # The Start action runs under attempt(), which clears `error` when its handler returns: the
+    # worker's failure, shown while the handler still ran, must survive that.
+    w = Counter(steps=5)
+    w.fail_at = 1
+    real_start = w.start
+
+    def start_and_wait():
+        real_start()
+        w._thread.join(10)  # the worker failed before the handler returns
+
+    w.start = start_and_wait
+    w._on_action(w, {"type": "start"}, [])
+    assert w.error == "ValueError: step failed" and not w.running
+    w._on_action(w, {"type": "start"}, [])  # the same failure again: the same message stays
+    assert w.error == "ValueError: step failed"
+    w.close()
+
+
 def test_close_stops_running_work(no_thread_leak):
     w = Counter(steps=10)
     w.block_at = 2

@@ -106,7 +106,7 @@ from typing import Any
 
 import anywidget
 from ipywidgets import Widget
-from traitlets import Bool, Bytes, Float, Instance, Unicode
+from traitlets import Bool, Bytes, Float, Instance, Unicode, validate
 
 from ..core.progress import Cancelled, progress_scope
 
@@ -411,6 +411,8 @@ class CNNWidget(anywidget.AnyWidget):
         self._static_version = 0
         self._static_published = 0
         self._static_watched: list[CNNWidget] = []
+        #: how many errors were shown so far (attempt() clears only an error older than its call)
+        self._errors_shown = 0
         kwargs.setdefault("_static_key", self._key)
         super().__init__(**kwargs)
         for key, contents in self._bundle_files.items():
@@ -427,9 +429,12 @@ class CNNWidget(anywidget.AnyWidget):
     def attempt(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
         """Call ``fn``; an exception becomes ``error`` (the widget stays usable).
 
-        Returns True and clears ``error`` when the call succeeds. ``Cancelled`` passes through:
-        a recompute that a newer one replaced failed at nothing.
+        Returns True when the call succeeds, and then clears ``error``, unless an error was shown
+        while it ran: a worker that ``fn`` started (Start) can fail before ``fn`` returns, and
+        that message must stay. ``Cancelled`` passes through: a recompute that a newer one
+        replaced failed at nothing.
         """
+        shown = self._errors_shown
         try:
             fn(*args, **kwargs)
         except Cancelled:
@@ -437,8 +442,17 @@ class CNNWidget(anywidget.AnyWidget):
         except Exception as exc:  # noqa: BLE001 - every failure must reach the user
             self.error = readable(exc)
             return False
-        self.error = ""
+        if self._errors_shown == shown:
+            self.error = ""
         return True
+
+    @validate("error")
+    def _count_error(self, proposal: Any) -> str:
+        # A validator sees every assignment, also one that repeats the message already shown
+        # (an observer would not be called, and attempt() would clear it).
+        if proposal["value"]:
+            self._errors_shown = getattr(self, "_errors_shown", 0) + 1
+        return proposal["value"]
 
     # ---- debounced recomputes ---------------------------------------------------------------
     def debounced(self, fn: Callable[..., Any], delay: float | None = None) -> Debouncer:

@@ -217,8 +217,7 @@ class FeatureVisualizer(BackgroundWidget):
         return super().start()
 
     def _action_start(self, content: dict, buffers: list) -> None:
-        # The Start button: raise a refusal, since the action runs under attempt(), which
-        # clears `error` after a handler that returns (it would hide the message at once).
+        # The Start button: the refusal is raised, so that it is shown by the action's attempt().
         if not self.is_alive:
             self._render(0)
         self.start()
