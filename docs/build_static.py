@@ -1,6 +1,6 @@
 """Run the lecture notebooks and write them as static HTML pages that work offline.
 
-    python docs/build_static.py                     # the four lecture notebooks -> build/static/
+    python docs/build_static.py                     # every lecture notebook -> build/static/
     python docs/build_static.py --fast              # the same with CNNW_FAST=1 (short loops)
     python docs/build_static.py my.ipynb --out DIR  # any notebooks
 
@@ -22,15 +22,7 @@ from pathlib import Path
 import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
-LECTURES = [
-    REPO / "notebooks" / name
-    for name in (
-        "01_cnn_basics.ipynb",
-        "02_activation_maximization.ipynb",
-        "03_dataset_examples.ipynb",
-        "03b_advanced.ipynb",
-    )
-]
+LECTURES = sorted((REPO / "notebooks").glob("*.ipynb"))
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 STATIC_MARK = "data-cnnw-static="
 

@@ -121,13 +121,13 @@ def test_build_static_writes_a_page_whose_widgets_are_their_last_pictures(small_
 @pytest.mark.slow
 @pytest.mark.skipif(
     os.environ.get("CNNWIDGETS_STATIC_ALL") != "1",
-    reason="builds the four lecture notebooks (long): set CNNWIDGETS_STATIC_ALL=1",
+    reason="builds every lecture notebook (long): set CNNWIDGETS_STATIC_ALL=1",
 )
 def test_build_static_lecture_notebooks(tmp_path):
     done = run_build(["--fast", "--out", str(tmp_path)])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     pages = sorted(tmp_path.glob("*.html"))
-    assert len(pages) == 4
+    assert [p.stem for p in pages] == sorted(p.stem for p in REPO.glob("notebooks/*.ipynb"))
     for page in pages:
         html = page.read_text()
         assert_offline_page(html)
@@ -135,13 +135,10 @@ def test_build_static_lecture_notebooks(tmp_path):
 
 
 @pytest.mark.e2e
-def test_the_static_page_shows_every_picture_with_the_network_off(small_page):
-    pytest.importorskip("playwright")
-    from tests.e2e.harness import chromium
-
+def test_the_static_page_shows_every_picture_with_the_network_off(small_page, browser):
     requests = []
-    with chromium() as browser:
-        context = browser.new_context()
+    context = browser.new_context()
+    try:
         context.set_offline(True)
 
         def watch(route):
@@ -164,6 +161,7 @@ def test_the_static_page_shows_every_picture_with_the_network_off(small_page):
                         visible: getComputedStyle(i).visibility !== 'hidden'};
             })"""
         )
+    finally:
         context.close()
     assert len(shown) == 2, shown
     assert all(s["natural"] > 0 and s["w"] > 0 and s["h"] > 0 and s["visible"] for s in shown)
