@@ -441,7 +441,7 @@ def test_display_shows_the_live_view_and_a_static_picture_kept_current(monkeypat
 
     import IPython.display
 
-    from cnnwidgets.widgets import base
+    from cnnwidgets.widgets import static_picture
 
     log = []
 
@@ -464,10 +464,10 @@ def test_display_shows_the_live_view_and_a_static_picture_kept_current(monkeypat
 
     w.view = jpeg = b"\xff\xd8\xff\xe0" + b"2" * 20
     assert len(log) == 2  # throttled: a timer holds it
-    base._flush_static_pictures()  # what IPython calls after each cell
+    static_picture._flush_static_pictures()  # what IPython calls after each cell
     (kind, bundle) = log[2]
     assert kind == "update" and base64.b64decode(bundle["image/jpeg"]) == jpeg
     assert "image/png" not in bundle
-    base._flush_static_pictures()
+    static_picture._flush_static_pictures()
     assert len(log) == 3  # nothing changed since
     w.close()

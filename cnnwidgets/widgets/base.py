@@ -1,5 +1,6 @@
 """What every cnnwidgets widget shares: the bundle, the `view`/`error` traits, error reporting,
-debounced recomputes, image uploads and a background worker for long work.
+debounced recomputes (:mod:`.debouncer`), image uploads, views in the page, a static picture
+(:mod:`.static_picture`) and a background worker for long work.
 
 How to build a widget on it
 ---------------------------
@@ -92,14 +93,10 @@ listener. ``npm run build`` in ``js/`` writes the bundles; commit them with the 
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import copy
-import html
 import threading
 import time
 import uuid
-import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -108,7 +105,9 @@ import anywidget
 from ipywidgets import Widget
 from traitlets import Bool, Bytes, Float, Instance, Unicode, validate
 
-from ..core.progress import Cancelled, progress_scope
+from ..core.progress import Cancelled
+from .debouncer import Debouncer
+from .static_picture import StaticPicture
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -158,140 +157,6 @@ class WidgetError(RuntimeError):
     """The background work of a widget failed (raised by a blocking ``run()``)."""
 
 
-class Debouncer:
-    """Runs the latest of a burst of calls once the calls pause for ``delay`` seconds.
-
-    The call runs in a thread that lives only while work is pending or running (at most one
-    per debouncer), so a debounced recompute never blocks the kernel. Each call runs inside a
-    :func:`~cnnwidgets.core.progress.progress_scope`: what the engines report goes to
-    ``on_progress(fraction)``, and a newer call cancels the running one, which ends at its
-    engine's next report (``Cancelled``, swallowed here: it is no error) instead of finishing
-    stale work; the newest arguments run next. ``on_busy(True)`` is called when work becomes
-    pending and ``on_busy(False)`` when none is left, in that order, under the debouncer's lock.
-    """
-
-    def __init__(
-        self,
-        fn: Callable[..., Any],
-        delay: float,
-        name: str = "debounce",
-        *,
-        on_progress: Callable[[float], None] | None = None,
-        on_busy: Callable[[bool], None] | None = None,
-    ):
-        self._fn, self.delay, self._name = fn, delay, name
-        self._on_progress, self._on_busy = on_progress, on_busy
-        self._cond = threading.Condition()
-        self._args: tuple | None = None
-        self._due = 0.0
-        self._thread: threading.Thread | None = None
-        self._cancelled = False
-        #: the cancel event of the call that runs now (None between calls)
-        self._running: threading.Event | None = None
-        #: calls that ran to their end (with or without an error), and calls a newer one cancelled
-        self.completed = 0
-        self.cancelled = 0
-
-    def __call__(self, *args: Any) -> None:
-        with self._cond:
-            if self._cancelled:
-                return
-            self._args, self._due = args, time.monotonic() + self.delay
-            # Stale now: stop it at its next batch (unless the running call itself asks for
-            # another run, e.g. by setting a control: that one runs after it).
-            if self._running is not None and threading.current_thread() is not self._thread:
-                self._running.set()
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
-                self._busy(True)
-                self._thread.start()
-            self._cond.notify_all()
-
-    @property
-    def pending(self) -> bool:
-        with self._cond:
-            return self._thread is not None
-
-    def _busy(self, flag: bool) -> None:
-        if self._on_busy is not None:
-            self._on_busy(flag)
-
-    def _loop(self) -> None:
-        me = threading.current_thread()
-        try:
-            while self._next():
-                pass
-        finally:
-            with self._cond:
-                # Only after an unexpected exception from fn (flush() must not wait forever):
-                # after a normal end, a newer thread may already run and own `_running`.
-                if self._thread is me:
-                    self._thread, self._running = None, None
-                    self._busy(False)
-                    self._cond.notify_all()
-
-    def _next(self) -> bool:
-        """Wait for the due time and run the latest call; False when no work is left."""
-        with self._cond:
-            while True:
-                if self._cancelled or self._args is None:
-                    self._thread = None
-                    self._busy(False)
-                    self._cond.notify_all()
-                    return False
-                wait = self._due - time.monotonic()
-                if wait <= 0:
-                    break
-                self._cond.wait(wait)
-            args, self._args = self._args, None
-            cancel = self._running = threading.Event()
-        try:
-            with progress_scope(self._on_progress, cancel):
-                self._fn(*args)
-        except Cancelled:
-            self.cancelled += 1
-        else:
-            self.completed += 1
-        finally:
-            with self._cond:
-                self._running = None
-        return True
-
-    def flush(self, timeout: float | None = None) -> None:
-        """Run pending work now and wait until it (and anything queued meanwhile) is done."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with self._cond:
-                self._due = time.monotonic()  # work queued meanwhile runs at once too
-                self._cond.notify_all()
-                thread = self._thread
-            if thread is None or thread is threading.current_thread():
-                return
-            if deadline is not None and time.monotonic() >= deadline:
-                return
-            thread.join(0.05)
-
-    def abort(self) -> None:
-        """Drop pending work and cancel running work (at its next batch); later calls run."""
-        with self._cond:
-            self._args = None
-            if self._running is not None:
-                self._running.set()
-            self._cond.notify_all()
-
-    def cancel(self) -> None:
-        """Drop pending work, cancel running work and wait for it to end; later calls do
-        nothing."""
-        with self._cond:
-            self._cancelled, self._args = True, None
-            if self._running is not None:
-                self._running.set()
-            self._cond.notify_all()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-
-
 # Synced traits that widgets write for the front end (pictures, text, state): never controls,
 # so never named in a busy label. A subclass adds its own in ``_outputs``.
 OUTPUT_TRAITS = frozenset(
@@ -328,20 +193,8 @@ OUTPUT_TRAITS = frozenset(
 # Traits derived from a control (its options, range, parameter specs, help), not controls.
 DERIVED_SUFFIXES = ("_options", "_max", "_min", "_params", "_help")
 
-# Widgets displayed with a static picture, whose picture may need publishing at a cell's end.
-_DISPLAYED: weakref.WeakSet = weakref.WeakSet()
-_HOOKED = False
 
-
-def _flush_static_pictures(*_args: Any) -> None:
-    """IPython's post_run_cell hook: publish every changed static picture now, from the cell's
-    own thread, so the update carries the cell's parent header (nbconvert's executor drops
-    display updates that arrive after a cell, or with another cell's header)."""
-    for w in list(_DISPLAYED):
-        w._publish_static(force=False)
-
-
-class CNNWidget(anywidget.AnyWidget):
+class CNNWidget(StaticPicture, anywidget.AnyWidget):
     """Base of every cnnwidgets widget (see the module docstring for how to build on it)."""
 
     _css = STATIC / "widgets.css"
@@ -365,8 +218,6 @@ class CNNWidget(anywidget.AnyWidget):
     #: the same when the last view went with its page (closed, or reloading: JupyterLab shows
     #: the widget again once it is back)
     page_grace_s = 60.0
-    #: minimum seconds between two updates of the static picture in the notebook
-    static_interval = 1.0
     _outputs: frozenset = OUTPUT_TRAITS
 
     def __init__(self, **kwargs: Any):
@@ -402,15 +253,7 @@ class CNNWidget(anywidget.AnyWidget):
         self._views: set[str] = set()
         self._views_lock = threading.Lock()
         self._orphan_timer: threading.Timer | None = None
-        self._static_handles: list = []
-        self._static_lock = threading.Lock()
-        # One update at a time: two threads publishing at once could send the older last.
-        self._static_publishing = threading.Lock()
-        self._static_timer: threading.Timer | None = None
-        self._static_sent_at = float("-inf")
-        self._static_version = 0
-        self._static_published = 0
-        self._static_watched: list[CNNWidget] = []
+        self._init_static_picture()
         #: how many errors were shown so far (attempt() clears only an error older than its call)
         self._errors_shown = 0
         kwargs.setdefault("_static_key", self._key)
@@ -636,128 +479,6 @@ class CNNWidget(anywidget.AnyWidget):
             d.abort()
         self._publish_static(force=False)
 
-    # ---- a static picture beside the live view ------------------------------------------------
-    def _ipython_display_(self, **kwargs: Any) -> None:
-        """The live view, then a static picture of it (kept current) in an output of its own.
-
-        A notebook reopened without its kernel, GitHub, nbviewer and HTML exports cannot run
-        the view; they show the picture. While a live view is on the page, the front end hides
-        the picture. The picture cannot share the view's output: updating that output makes
-        JupyterLab build a new view (controls lose focus, a drag ends), once a second."""
-        global _HOOKED
-        from IPython.display import display
-
-        shown = self.show()
-        live = shown._repr_mimebundle_(**kwargs)
-        data, metadata = live if isinstance(live, tuple) else (live, {})
-        data = data or {"text/plain": repr(shown)}
-        display(data, metadata=metadata or None, raw=True)
-        handle = display(self._static_bundle(), raw=True, display_id=True)
-        with self._static_lock:
-            self._static_handles.append(handle)
-            self._static_published = self._static_version
-            self._static_sent_at = time.monotonic()
-        if not self._static_watched:
-            self._static_watched = [self, *self._parts_shown(shown)]
-            for w in self._static_watched:
-                w.observe(self._static_changed, ["view", "caption", "status", "error"])
-        _DISPLAYED.add(self)
-        if not _HOOKED:
-            from IPython import get_ipython
-
-            ip = get_ipython()
-            if ip is not None:
-                ip.events.register("post_run_cell", _flush_static_pictures)
-                _HOOKED = True
-
-    def _parts_shown(self, shown: Any) -> list[CNNWidget]:
-        """The other cnnwidgets widgets inside what ``show()`` displays (a dashboard's parts)."""
-        found: list[CNNWidget] = []
-        stack, seen = [shown], set()
-        while stack:
-            w = stack.pop(0)
-            if id(w) in seen:
-                continue
-            seen.add(id(w))
-            if isinstance(w, CNNWidget) and w is not self:
-                found.append(w)
-            stack.extend(c for c in getattr(w, "children", ()) if isinstance(c, Widget))
-        return found
-
-    def _static_caption(self) -> str:
-        """One line under the static picture: the widget and what its picture shows."""
-        text = ""
-        for name in ("caption", "status", "error"):
-            value = getattr(self, name, "") if self.has_trait(name) else ""
-            if value:
-                text = str(value)
-                break
-        return f"{type(self).__name__}: {text}" if text else type(self).__name__
-
-    def _static_bundle(self) -> dict:
-        widgets = [self, *self._parts_shown(self.show())]
-        pictures = [(bytes(w.view), w._static_caption()) for w in widgets]
-        figures = []
-        for data, caption in pictures:
-            img = ""
-            if data:
-                src = f"data:{_mime(data)};base64,{base64.b64encode(data).decode('ascii')}"
-                img = f'<img src="{src}" alt="{html.escape(caption)}" style="max-width:100%">'
-            figures.append(
-                f'<figure style="margin:0 0 6px 0">{img}'
-                f'<figcaption style="font-size:0.9em;opacity:0.8">{html.escape(caption)}'
-                "</figcaption></figure>"
-            )
-        bundle = {
-            "text/plain": "\n".join(c for _, c in pictures),
-            "text/html": f'<div class="cnnw-static" data-cnnw-static="{self._key}">'
-            f"{_STATIC_STYLE}{''.join(figures)}</div>",
-        }
-        first = next((d for d, _ in pictures if d), b"")
-        if first:
-            bundle[_mime(first)] = base64.b64encode(first).decode("ascii")
-        return bundle
-
-    def _static_changed(self, _change: Any = None) -> None:
-        with self._static_lock:
-            self._static_version += 1
-            if not self._static_handles or self._static_timer is not None:
-                return  # not displayed, or an update is already due
-            wait = self._static_sent_at + self.static_interval - time.monotonic()
-            if wait > 0:
-                self._static_timer = timer = threading.Timer(wait, self._static_due)
-                timer.name = f"cnnwidgets-{type(self).__name__}-picture-{self._key[:8]}"
-                timer.daemon = True
-        if wait > 0:
-            timer.start()
-        else:
-            self._publish_static(force=False)
-
-    def _static_due(self) -> None:
-        with self._static_lock:
-            if self._static_timer is threading.current_thread():
-                self._static_timer = None
-        self._publish_static(force=False)
-
-    def _publish_static(self, force: bool = True) -> None:
-        """Update every displayed static picture (unless nothing changed, with ``force``
-        False)."""
-        with self._static_publishing:
-            with self._static_lock:
-                handles = list(self._static_handles)
-                if not handles or (not force and self._static_published == self._static_version):
-                    return
-                version = self._static_version
-                timer, self._static_timer = self._static_timer, None
-            if timer is not None and timer is not threading.current_thread():
-                timer.cancel()
-            bundle = self._static_bundle()
-            for handle in handles:
-                handle.update(bundle, raw=True)
-            with self._static_lock:
-                self._static_published = version
-                self._static_sent_at = time.monotonic()
-
     # ---- display and lifetime --------------------------------------------------------------
     def show(self):
         """What to display: the widget itself (composite widgets return their box)."""
@@ -775,16 +496,11 @@ class CNNWidget(anywidget.AnyWidget):
         ``__del__``), so every attribute is read with getattr."""
         for d in getattr(self, "_debouncers", ()):
             d.cancel()
-        for name in ("_orphan_timer", "_static_timer"):
-            timer = getattr(self, name, None)
-            if timer is not None:
-                timer.cancel()
-                setattr(self, name, None)
-        for w in getattr(self, "_static_watched", ()):
-            with contextlib.suppress(ValueError):
-                w.unobserve(self._static_changed, ["view", "caption", "status", "error"])
-        self._static_watched = []
-        _DISPLAYED.discard(self)
+        timer = getattr(self, "_orphan_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._orphan_timer = None
+        self._close_static_picture()
         for key, contents in getattr(self, "_bundle_files", {}).items():
             contents.changed.disconnect(self._reload_esm if key == "_esm" else self._reload_css)
         if getattr(self, "_owns_layout", False) and self.comm is not None:
@@ -792,25 +508,9 @@ class CNNWidget(anywidget.AnyWidget):
         super().close()
 
 
-# In a notebook reopened without its kernel, JupyterLab writes "Error displaying widget: model
-# not found" where the live view was (ipywidgets' renderer, the output's lm-Panel, gets the
-# class jupyter-widgets only on such errors). Right before a static picture, that message says
-# nothing the picture does not, so the picture's own style rule hides it. Trusted notebooks
-# apply it (a notebook the user saved is trusted); elsewhere the rule is dropped and the
-# message stays.
-_STATIC_STYLE = (
-    "<style>.jp-OutputArea-child:has(> .jp-OutputArea-output.lm-Panel.jupyter-widgets)"
-    ":has(+ .jp-OutputArea-child [data-cnnw-static]) { display: none; }</style>"
-)
-
-
 def _short(value: Any, limit: int = 40) -> str:
     text = f"{value:.3g}" if isinstance(value, float) else str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _mime(data: bytes) -> str:
-    return "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
 
 
 class BackgroundWidget(CNNWidget):
