@@ -296,7 +296,7 @@ function connectionWatch(model, root, d, options = {}) {
     timer = null;
     if (outstanding === null || state === "gone") return;
     const status = kernelStatus(model);
-    if (status === "busy" || status === "starting" || status === "restarting" || status === "autorestarting") {
+    if (status === "busy") {
       timer = setTimeout(check, timeoutMs);
       return;
     }

@@ -119,6 +119,21 @@ describe("connection", () => {
     expect((f.root.querySelector("select") as HTMLSelectElement).disabled).toBe(true);
   });
 
+  it("a kernel that is (re)starting while a ping waits is a new kernel", () => {
+    vi.useFakeTimers();
+    const model = new FakeModel({ layer: "a", layer_options: ["a", "b"] });
+    const kernel = { status: "idle" };
+    (model as any).widget_manager = { kernel };
+    const f = frame(model, el, "test", d);
+    f.controls.append(select(model, "layer", { label: "Layer" }, d));
+    model.kernelSend({ type: "pong", id: model.frameSent.find((m) => m.type === "ping").id });
+    kernel.status = "starting"; // restarted from another client; the page learns nothing more
+    setTrait(model, "layer", "b");
+    vi.advanceTimersByTime(6000);
+    expect(connection(f.root).hidden).toBe(false);
+    expect(connection(f.root).textContent).toBe(KERNEL_RESTARTED);
+  });
+
   it("a late answer brings the view back, with the controls it had disabled", () => {
     vi.useFakeTimers();
     const model = new FakeModel({ running: false });

@@ -8,7 +8,7 @@
 //    which answers "pong". No answer within `timeoutMs` while the kernel is idle means the
 //    kernel that answers now is not the one that made the widget (a restart from elsewhere).
 //    While a cell runs the kernel reads no messages, so a busy kernel only defers the verdict,
-//    and a late answer brings the view back.
+//    and a late answer brings the view back. A kernel that is (re)starting is a new one.
 import { Disposer, WidgetModel, action, h, watchSends } from "./model";
 
 export const KERNEL_RESTARTED = "the kernel behind this view has restarted: run the cell again";
@@ -76,11 +76,13 @@ export function connectionWatch(model: WidgetModel, root: HTMLElement, d: Dispos
     timer = null;
     if (outstanding === null || state === "gone") return;
     const status = kernelStatus(model);
-    if (status === "busy" || status === "starting" || status === "restarting" ||
-        status === "autorestarting") {
+    if (status === "busy") {
       timer = setTimeout(check, timeoutMs); // it reads our ping once the running cell ends
       return;
     }
+    // Any other status ends the wait: "idle" would have answered; "starting", "restarting"
+    // and "autorestarting" name a new kernel process, which never knew this widget (a page
+    // can stay at "starting" after a restart from elsewhere until it sends a request).
     lose(status === undefined ? KERNEL_SILENT : KERNEL_RESTARTED, false);
     timer = setTimeout(check, timeoutMs); // and keeps listening: a late answer brings it back
   };
