@@ -33,6 +33,10 @@ BN_MOMENTUM = 0.01
 class Conv2dSame(nn.Conv2d):
     """Conv2d with TensorFlow's "SAME" padding, computed for whatever input size arrives."""
 
+    # Its output is conv(pad(x), weight) + bias: batch-norm folding may scale its weight
+    # (cnnwidgets.engines.featureviz.fold).
+    linear_in_weight = True
+
     def __init__(
         self,
         in_ch: int,
