@@ -65,12 +65,15 @@ class Conv2dSame(nn.Conv2d):
             return F.conv2d(
                 x, self.weight, self.bias, self.stride, (top, left), self.dilation, self.groups
             )
-        if self.groups > 1 and self.dilation == (1, 1):
+        weight_grad = torch.is_grad_enabled() and self.weight.requires_grad
+        if self.groups > 1 and self.dilation == (1, 1) and not weight_grad:
             # TF pads one more row (column) at the bottom (right). A kernel with a leading row
             # (column) of zeros, padded by the larger amount on both sides, gives the same
             # sums for finite x (the extra tap adds 0 * x): no padded copy of x either. Only
             # for grouped (depthwise) convolutions, where the copy costs more than the extra
-            # tap; a dense one (the stem) does more arithmetic than the copy saves.
+            # tap (a dense one, the stem, does more arithmetic than the copy saves), and only
+            # without a weight gradient (inference, feature visualization): the larger kernel's
+            # weight gradient costs more than the copy (docs/benchmarks.md).
             weight = F.pad(self.weight, [right - left, 0, bottom - top, 0])
             return F.conv2d(
                 x, weight, self.bias, self.stride, (bottom, right), self.dilation, self.groups
