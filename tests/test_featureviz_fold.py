@@ -241,18 +241,119 @@ def test_a_hooked_convolution_keeps_its_raw_output(lite0):
     assert float((a1 - a0).abs().max()) <= 1e-4 * float(a0.abs().max())
 
 
-def test_user_hooks_that_would_see_the_difference_stop_the_fold(readers):
-    h = readers.module.c_ok.register_forward_hook(lambda *a: None)
+class CountingHook:
+    """A user's hook that keeps state in itself (a deep copy of the module would copy it)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, *args):
+        self.calls += 1
+
+
+@pytest.mark.parametrize("where", ["c_ok", "bn_ok", "stem", "head"])
+@pytest.mark.parametrize("kind", ["forward", "forward_pre", "full_backward"])
+def test_any_hook_of_the_users_stops_the_fold(readers, where, kind):
+    # On a folded pair a hook would see other values; anywhere, it would run on the copy.
+    hook = CountingHook()
+    h = getattr(readers.module.get_submodule(where), f"register_{kind}_hook")(hook)
     try:
         assert folded(readers).pairs == ()
-    finally:
-        h.remove()
-    h = readers.module.bn_ok.register_forward_pre_hook(lambda *a: None)
-    try:
-        assert folded(readers).pairs == ()
+        assert hook.calls == 0  # nor was it called by a probe or a check
     finally:
         h.remove()
     assert folded(readers).pairs == (("c_ok", "bn_ok"),)
+
+
+def test_a_global_module_hook_stops_the_fold(readers):
+    h = nn.modules.module.register_module_forward_hook(lambda *a: None)
+    try:
+        assert folded(readers).pairs == ()
+    finally:
+        h.remove()
+    assert folded(readers).pairs
+
+
+def test_the_render_calls_a_users_hook_object_on_every_step(readers):
+    hook = CountingHook()
+    h = readers.module.stem.register_forward_hook(hook)
+    try:
+        run = cw.featureviz.ascent(readers, "bn_ok:1", steps=3, size=16, seed=0)
+        assert run.folded_pairs == ()
+        before = hook.calls  # the layer table's probe pass may have run
+        for _ in run:
+            pass
+        assert hook.calls - before == 3
+    finally:
+        h.remove()
+
+
+def test_a_parametrized_convolution_does_not_fold(readers):
+    from torch.nn.utils import parametrize
+
+    class Scale(nn.Module):
+        def forward(self, w):
+            return w * 2
+
+    parametrize.register_parametrization(readers.module.c_ok, "weight", Scale())
+    assert folded(readers).pairs == ()
+
+
+# ---- between the steps of a render ------------------------------------------------------------
+def first_step_values(model, objective, fold_batchnorm, between=None):
+    run = cw.featureviz.ascent(
+        model, objective, steps=2, size=16, seed=0, transforms=None, fold_batchnorm=fold_batchnorm
+    )
+    if between is not None:
+        between(run)
+    return run, next(run).values
+
+
+def test_in_place_changes_of_the_models_values_reach_the_next_step(readers):
+    # A training loop beside the render: an optimiser step changes the weights in place, and
+    # batch-norm statistics move. The next step must run the model as it is now.
+    module = readers.module.double()
+
+    def train_a_little(_run):
+        with torch.no_grad():
+            module.c_ok.weight.mul_(1.5)
+            module.bn_ok.running_var.add_(0.7)
+            module.bn_ok.bias.sub_(0.3)
+            module.stem.weight.mul_(-1)  # not folded: shared with the copy
+
+    on, v_on = first_step_values(readers, "bn_ok:1", True, train_a_little)
+    assert on.folded_pairs == (("c_ok", "bn_ok"),)
+    off, v_off = first_step_values(readers, "bn_ok:1", False)  # the model as changed
+    np.testing.assert_allclose(v_on, v_off, rtol=1e-10)
+    torch.testing.assert_close(adam_gradients(on), adam_gradients(off), rtol=1e-9, atol=1e-12)
+
+
+def test_a_replaced_parameter_between_steps_folds_afresh(readers):
+    module = readers.module.double()
+
+    def load_new_weights(_run):
+        state = {k: v * 1.1 if v.is_floating_point() else v for k, v in module.state_dict().items()}
+        module.load_state_dict(state, assign=True)
+
+    on, v_on = first_step_values(readers, "bn_ok:1", True, load_new_weights)
+    assert on.folded_pairs == (("c_ok", "bn_ok"),)
+    _, v_off = first_step_values(readers, "bn_ok:1", False)
+    np.testing.assert_allclose(v_on, v_off, rtol=1e-10)
+
+
+def test_a_hook_added_between_steps_makes_the_render_run_the_model_itself(readers):
+    run = cw.featureviz.ascent(readers, "bn_ok:1", steps=3, size=16, seed=0)
+    assert run.folded_pairs
+    next(run)
+    hook = CountingHook()
+    h = readers.module.bn_ok.register_forward_hook(hook)
+    try:
+        next(run)
+        assert run.folded_pairs == () and hook.calls == 1
+    finally:
+        h.remove()
+    next(run)  # the rest of this render stays on the model itself
+    assert run.folded_pairs == () and hook.calls == 1
 
 
 # ---- the copy: names, the model left alone, the cache ----------------------------------------

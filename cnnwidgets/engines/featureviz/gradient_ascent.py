@@ -254,7 +254,9 @@ class Ascent:
     the batch norms' work gone from every step. Default (None): on the CPU, where it was
     measured to help (docs/benchmarks.md); off elsewhere, where it has not been measured.
     :meth:`evaluate` and the result's ``objective_values`` always use the model itself.
-    ``folded_pairs`` lists the (convolution, batch norm) names folded.
+    ``folded_pairs`` lists the (convolution, batch norm) names folded. Nothing folds while the
+    model carries a hook of the user's (it would run on the copy); a hook added between steps
+    makes the following steps run the model itself.
     ``seed``: makes the run repeatable (None draws one from torch's global generator; the
     result's ``seed`` reproduces it). Image k of a batch starts from a stream keyed by
     (seed, k) and takes the k-th draws of the transforms' streams: the images are independent
@@ -422,6 +424,7 @@ class Ascent:
             device.type == "cpu" if fold_batchnorm is None else bool(fold_batchnorm)
         )
         self.folded_pairs: tuple[tuple[str, str], ...] = ()
+        self._folding = None
         if self.fold_batchnorm and (self._modules or self._needs_logits):
             self._use_folded()
         self.step = 0
@@ -429,7 +432,9 @@ class Ascent:
         self._values: list[torch.Tensor] = []
 
     def _use_folded(self) -> None:
-        """Run the steps on the folded copy, hooking the same layers by name there."""
+        """Run the steps on the folded copy, hooking the same layers by name there (or on the
+        model itself when nothing folds: a model with hooks of the user's, for one)."""
+        self._run, self.folded_pairs, self._folding = self._exact, (), None
         infos = {name: self.model.layer_info.resolve(name) for name in self._modules}
         # A convolution whose raw output an objective reads must keep it.
         folding = folded(self.model, keep={info.module_name for info in infos.values()})
@@ -445,6 +450,14 @@ class Ascent:
         }
         self._run = (run_model, modules)
         self.folded_pairs = folding.pairs
+        self._folding = folding
+
+    def _check_folding(self) -> None:
+        """Before each step (under the model's lock): the copy follows in-place changes of the
+        model's values; a hook of the user's or a replaced submodule, parameter or buffer since
+        the last step folds afresh (see fold.py), so that the steps see the model as it is."""
+        if self._folding is not None and not self._folding.refresh():
+            self._use_folded()
 
     def _start_from(self, init, size: tuple[int, int]) -> None:
         """Set the parameterization to the start image(s) ``init``, fitted to ``size``."""
@@ -514,6 +527,7 @@ class Ascent:
 
     def _one_step(self) -> Frame:
         with preserved(self.model.module):
+            self._check_folding()
             images = self.param()
             # Cut the graph at the images and at the model input, so that the model can run
             # chunk by chunk (each backward frees its chunk's activations) while the
