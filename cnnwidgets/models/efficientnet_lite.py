@@ -66,14 +66,16 @@ class Conv2dSame(nn.Conv2d):
                 x, self.weight, self.bias, self.stride, (top, left), self.dilation, self.groups
             )
         weight_grad = torch.is_grad_enabled() and self.weight.requires_grad
-        if self.groups > 1 and self.dilation == (1, 1) and not weight_grad:
+        if self.groups > 1 and self.dilation == (1, 1) and not weight_grad and x.is_cpu:
             # TF pads one more row (column) at the bottom (right). A kernel with a leading row
             # (column) of zeros, padded by the larger amount on both sides, gives the same
             # sums for finite x (the extra tap adds 0 * x): no padded copy of x either. Only
             # for grouped (depthwise) convolutions, where the copy costs more than the extra
-            # tap (a dense one, the stem, does more arithmetic than the copy saves), and only
+            # tap (a dense one, the stem, does more arithmetic than the copy saves); only
             # without a weight gradient (inference, feature visualization): the larger kernel's
-            # weight gradient costs more than the copy (docs/benchmarks.md).
+            # weight gradient costs more than the copy (docs/benchmarks.md); and only on the
+            # CPU, where it was measured (a GPU's depthwise kernels may favour 3 x 3 and 5 x 5,
+            # and its padded copy is cheap).
             weight = F.pad(self.weight, [right - left, 0, bottom - top, 0])
             return F.conv2d(
                 x, weight, self.bias, self.stride, (bottom, right), self.dilation, self.groups
