@@ -168,6 +168,7 @@ def run(
     budget_s: float = 0.0,
     before: bool = False,
     input_size: int | None = None,
+    chunk: int | None = None,
 ) -> dict:
     """Time both libraries on one channel and on a batch of channels, interleaved (at least
     ``repeats`` rounds, more while they fit in ``budget_s``); returns a flat dict.
@@ -178,7 +179,9 @@ def run(
     channels of each render's channel mean. ``before``: also our batch as it ran before
     folding and the padding change (``before_batch``), and lucent on that older module
     (``lucent_before_batch``); ``input_size``: also our batch fed to the model at that size
-    (``native_batch``), its objective measured at the model's own size.
+    (``native_batch``), its objective measured at the model's own size. ``chunk``: images per
+    forward pass of each of our batch renders (default Ascent's: 1 on the CPU); under load
+    from other processes, one image at a time can be the slower choice (docs/benchmarks.md).
     """
     model = cw.load_model(model_name)
     chans = list(range(channels)) if isinstance(channels, int) else [int(c) for c in channels]
@@ -196,7 +199,9 @@ def run(
         "lucent_one": side(
             "lucent_one", _lucent_each, model, layer, one, steps, size, seed, peer_layout
         ),
-        "ours_batch": side("ours_batch", _ours, model, layer, chans, steps, size, seed),
+        "ours_batch": side(
+            "ours_batch", _ours, model, layer, chans, steps, size, seed, chunk=chunk
+        ),
         "lucent_batch": side(
             "lucent_batch", _lucent_each, model, layer, chans, steps, size, seed, peer_layout
         ),
@@ -204,14 +209,23 @@ def run(
     if before:
         old = before_model(model_name)
         fns["before_batch"] = side(
-            "before_batch", _ours, old, layer, chans, steps, size, seed, **BEFORE
+            "before_batch", _ours, old, layer, chans, steps, size, seed, chunk=chunk, **BEFORE
         )
         fns["lucent_before_batch"] = side(
             "lucent_before_batch", _lucent_each, old, layer, chans, steps, size, seed, peer_layout
         )
     if input_size:
         fns["native_batch"] = side(
-            "native_batch", _ours, model, layer, chans, steps, size, seed, input_size=input_size
+            "native_batch",
+            _ours,
+            model,
+            layer,
+            chans,
+            steps,
+            size,
+            seed,
+            chunk=chunk,
+            input_size=input_size,
         )
     t = time_interleaved(
         fns, warmup=1, min_rounds=repeats, max_rounds=max(repeats, 15), budget_s=budget_s
@@ -225,6 +239,7 @@ def run(
         "size": size,
         "repeats": t.rounds,
         "threads": torch.get_num_threads(),
+        "chunk": chunk,
     }
     for k in fns:
         used = one if k.endswith("_one") else chans
@@ -304,6 +319,7 @@ def main(argv=None):
     p.add_argument("--repeats", "--rounds", type=int, default=1, help="minimum timed rounds")
     p.add_argument("--budget", type=float, default=0.0, help="seconds of timing (more rounds)")
     p.add_argument("--before", action="store_true", help="also time ours before this change")
+    p.add_argument("--chunk", type=int, default=None, help="images per forward pass of ours")
     p.add_argument(
         "--input-size", type=int, default=None, help="also time ours fed to the model at N px"
     )
@@ -333,6 +349,7 @@ def main(argv=None):
             budget_s=a.budget,
             before=a.before,
             input_size=a.input_size,
+            chunk=a.chunk,
         )
     print(json.dumps(out, indent=2))
 
