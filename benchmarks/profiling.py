@@ -88,9 +88,9 @@ def share_table(columns: dict[str, dict[str, float]], per: float = 1.0) -> str:
 
 # ---- the two render steps of docs/benchmarks.md --------------------------------------------
 def _render_step(case: str, side: str, steps: int):
-    """``(start, step)``: ``start()`` makes a run of ``case`` for ``side`` ("after": the code
-    as it is; "before": without folding and with F.pad padding); ``step()`` runs ``steps``
-    steps of it."""
+    """A function that runs ``steps`` more steps of one render of ``case`` for ``side``
+    ("after": the code as it is; "before": without folding and with F.pad padding), made and
+    past its first step here."""
     from cnnwidgets.engines.featureviz import activation_match, ascent
 
     from . import featureviz_inversion as inv
