@@ -20,12 +20,14 @@ from .engines import featureviz
 from .engines.activation_grid import ActivationGrid, activation_grid
 from .engines.cam import CAM_METHODS as cam_methods
 from .engines.cam import cam
+from .engines.faithfulness import Faithfulness, faithfulness
 from .engines.featuremaps import feature_maps, top_channels
 from .engines.featureviz import visualize
 from .engines.filters import NotAConvLayerError, filters
 from .engines.maps import Attribution
 from .engines.saliency import SALIENCY_METHODS as saliency_methods
 from .engines.saliency import saliency
+from .engines.sanity import randomized_copy, rank_correlation
 from .engines.spectrum import ActivationSpectrum, pre_activation_layer, pre_activation_layers
 from .engines.training import train
 from .models import Model, load_model
@@ -64,6 +66,10 @@ __all__ = [
     "Attribution",
     "saliency_methods",
     "cam_methods",
+    "faithfulness",
+    "Faithfulness",
+    "randomized_copy",
+    "rank_correlation",
     "visualize",
     "featureviz",
     "activation_grid",

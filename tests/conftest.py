@@ -11,6 +11,16 @@ import cnnwidgets as cw
 
 
 @pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole session, shared by the end-to-end tests and the tests of
+    static HTML exports: Playwright's sync API refuses a second instance while one is open."""
+    from tests.e2e import harness
+
+    with harness.chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="session")
 def lite0():
     """The embedded ImageNet-pretrained EfficientNet-Lite0 (on the CPU, deterministic)."""
     return cw.load_model("efficientnet_lite0", device="cpu")

@@ -703,60 +703,45 @@ def test_two_torchrun_ranks_build_the_same_atlas_as_one_process(
 
 
 @pytest.mark.slow
-def test_the_static_site_works_offline_in_chromium(reference, tmp_path):
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_the_static_site_works_offline_in_chromium(reference, tmp_path, browser):
     index = reference.export_html(tmp_path / "site")
-    args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-        try:
-            page = browser.new_page()
-            requests = []
-            page.on("request", lambda req: requests.append(req.url))
-            page.goto(index.as_uri())
-            links = page.get_by_test_id("layer-link")
-            assert links.all_inner_texts() == ["relu1", "relu2"]
-            links.nth(1).click()
-            grid = page.get_by_test_id("channel-link")
-            assert grid.count() == 4
-            assert [grid.nth(i).get_attribute("data-channel") for i in range(4)] == [
-                "0",
-                "1",
-                "2",
-                "5",
-            ]
-            page.locator('[data-testid="channel-link"][data-channel="2"]').click()
-            assert page.get_by_test_id("channel-title").inner_text() == "relu2 : channel 2"
-            columns = page.locator('[data-testid="figure"] [data-column]')
-            assert [columns.nth(i).get_attribute("data-column") for i in range(6)] == [
-                "negative_optimized",
-                "min",
-                "slightly_negative",
-                "slightly_positive",
-                "max",
-                "positive_optimized",
-            ]
-            assert page.locator('[data-column="max"] .tile').count() == 3
-            page.wait_for_load_state("load")
-            broken = page.evaluate(
-                "Array.from(document.images).filter(i => !i.complete || "
-                "i.naturalWidth === 0).map(i => i.src)"
-            )
-            assert broken == []
-            first = reference.channel("relu2", 2).connections[0].channel
-            page.get_by_test_id("connection-link").first.click()
-            assert page.get_by_test_id("channel-title").inner_text() == f"relu1 : channel {first}"
-            assert requests and all(u.startswith("file://") for u in requests)
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        requests = []
+        page.on("request", lambda req: requests.append(req.url))
+        page.goto(index.as_uri())
+        links = page.get_by_test_id("layer-link")
+        assert links.all_inner_texts() == ["relu1", "relu2"]
+        links.nth(1).click()
+        grid = page.get_by_test_id("channel-link")
+        assert grid.count() == 4
+        assert [grid.nth(i).get_attribute("data-channel") for i in range(4)] == [
+            "0",
+            "1",
+            "2",
+            "5",
+        ]
+        page.locator('[data-testid="channel-link"][data-channel="2"]').click()
+        assert page.get_by_test_id("channel-title").inner_text() == "relu2 : channel 2"
+        columns = page.locator('[data-testid="figure"] [data-column]')
+        assert [columns.nth(i).get_attribute("data-column") for i in range(6)] == [
+            "negative_optimized",
+            "min",
+            "slightly_negative",
+            "slightly_positive",
+            "max",
+            "positive_optimized",
+        ]
+        assert page.locator('[data-column="max"] .tile').count() == 3
+        page.wait_for_load_state("load")
+        broken = page.evaluate(
+            "Array.from(document.images).filter(i => !i.complete || "
+            "i.naturalWidth === 0).map(i => i.src)"
+        )
+        assert broken == []
+        first = reference.channel("relu2", 2).connections[0].channel
+        page.get_by_test_id("connection-link").first.click()
+        assert page.get_by_test_id("channel-title").inner_text() == f"relu1 : channel {first}"
+        assert requests and all(u.startswith("file://") for u in requests)
+    finally:
+        page.close()

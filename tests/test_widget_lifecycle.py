@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 from ipywidgets import Widget
-from traitlets import Bool, Dict, Float, Int
+from traitlets import Bool, Bytes, Dict, Float, Int
 
 import cnnwidgets as cw
 from cnnwidgets.widgets.base import BackgroundWidget, CNNWidget
@@ -51,6 +51,18 @@ OUTPUTS = {
     "formula_latex",
     "shapes",
     "values",
+    "faithfulness",
+    "compare",
+    "compare_skipped",
+    "scoring",
+    "sanity_correlation",
+    "mosaic",
+    "groups",
+    "history",
+    "connections",
+    "connections_title",
+    "legend_labels",
+    "readout",
 }
 DERIVED = ("_options", "_max", "_min", "_params", "_help")
 # Shown, not edited: the layer a SpectrumViewer scans is fixed (setting it raises).
@@ -66,6 +78,7 @@ CHOICES = {
     "optimized_steps": 2,
     "kernel": [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
     "kernel_size": 3,
+    "search": "1",
 }
 
 
@@ -81,7 +94,10 @@ def controls(w) -> list[str]:
         and n not in OUTPUTS
         and n not in FIXED.get(type(w).__name__, ())
     ]
-    return sorted(n for n in names if not n.endswith(DERIVED))
+    # Bytes traits are pictures the kernel draws, never controls.
+    return sorted(
+        n for n in names if not n.endswith(DERIVED) and not isinstance(w.traits()[n], Bytes)
+    )
 
 
 def new_value(w, name):
@@ -140,7 +156,23 @@ FACTORIES = {
     "TrainingMonitor": lambda m: cw.TrainingMonitor(m, _data(), epochs=1, batch_size=4),
     "ConvolutionExplorer": lambda m: cw.ConvolutionExplorer(size=12),
     "Explorer": lambda m: cw.Explorer(m, _image()),
+    "ActivationGridViewer": lambda m: cw.ActivationGridViewer(
+        m, _image(), layer="conv2", groups=2, steps=2, size=16
+    ),
+    "AtlasViewer": lambda m: cw.AtlasViewer(_atlas(m)),
 }
+
+
+def _atlas(m):
+    """A tiny atlas of the test model (two channels of conv2, a few images, two steps)."""
+    import tempfile
+
+    out = tempfile.mkdtemp(prefix="cnnw-lifecycle-atlas-")
+    data = [(_image(), i) for i in range(4)]
+    return cw.build_atlas(
+        m, out, ["conv1", "conv2"], channels=[0, 1], data=data, k=2, steps=2, size=16,
+        batch_size=4, progress=False,
+    )  # fmt: skip
 
 
 def test_every_widget_class_is_covered():

@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 
+import cnnwidgets as cw
 import cnnwidgets.core  # noqa: F401  (cw.core.Param in a test)
 from cnnwidgets.widgets import FeatureVisualizer, WidgetError
 
@@ -127,3 +128,43 @@ def test_objective_kinds_and_parameterizations_come_from_the_registries(fv, tiny
         assert fv.error == "" and fv.result.objectives == ["channel_max(relu1:1)"]
     finally:
         cw.featureviz.OBJECTIVES.unregister("channel_max")
+
+
+def test_a_bad_layer_names_the_closest_few_not_every_layer(lite0, no_thread_leak):
+    w = FeatureVisualizer(lite0, steps=2, size=16)
+    w.objective = "_blocks.3._project_cnv:1"
+    n = len(lite0.layers)
+    assert w.error.startswith("ObjectiveError: no layer '_blocks.3._project_cnv' in this model.")
+    closest = w.error.split("Closest: ")[1].split(" (")[0].split(", ")
+    assert len(closest) == 5 and closest[0] == "_blocks.3._project_conv"
+    assert f"({n} layers in all" in w.error and len(w.error) < 400
+    # Python callers of the engine keep the full list.
+    with pytest.raises(cw.LayerNotFoundError, match=f"All {n} layers"):
+        cw.visualize(lite0, "_blocks.3._project_cnv:1", steps=1, size=16)
+    w.close()
+
+
+def test_start_with_a_bad_objective_keeps_the_error_and_starts_nothing(fv):
+    fv.objective = "relu1:99"
+    message = fv.error
+    assert "out of range" in message
+    fv._on_action(fv, {"type": "start"}, [])  # the Start button
+    assert fv.error == message and not fv.running and not fv.is_alive
+    assert fv.status.startswith("ready")
+    fv.start()  # from Python: the same refusal
+    assert fv.error == message and not fv.is_alive
+    with pytest.raises(WidgetError, match="out of range"):
+        fv.run()
+    fv.objective = "nolayer:0"
+    fv._on_action(fv, {"type": "start"}, [])
+    assert "no layer 'nolayer'" in fv.error and not fv.is_alive
+    fv.objective = "relu1:2"
+    assert fv.error == ""
+    fv._on_action(fv, {"type": "start"}, [])
+    fv.wait()
+    assert fv.error == "" and fv.result.steps == 6
+
+
+def test_the_loss_chart_has_few_whole_number_step_ticks(fv):
+    step_axis = fv.chart.axes[0]
+    assert step_axis.num_ticks == 5 and step_axis.tick_format == "d"

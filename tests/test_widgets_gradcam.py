@@ -77,3 +77,15 @@ def test_smoothgrad_of_gradcam_from_the_panel(viewer):
     assert (
         a.method == "smoothgrad" and a.params["base"] == "layercam" and a.params["n_samples"] == 3
     )
+
+
+def test_hover_readout_carries_the_cam_at_the_layer_resolution(viewer):
+    import numpy as np
+
+    r = viewer.readout
+    a = viewer.attribution
+    assert r["label"] == "Grad-CAM" and r["size"] == list(a.raw.shape) == r["shape"]
+    np.testing.assert_array_equal(np.frombuffer(r["values"], "<f4").reshape(a.raw.shape), a.raw)
+    viewer.compare_target = viewer.target_options[1][1]  # two maps side by side: no readout
+    viewer.flush()
+    assert viewer.readout == {}

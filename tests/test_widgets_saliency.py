@@ -143,3 +143,14 @@ def test_a_method_registered_later_appears_in_an_open_viewer(viewer):
     finally:
         cw.saliency_methods.unregister("abs_gradient")
     assert ["|gradient|", "abs_gradient"] not in viewer.method_options
+
+
+def test_hover_readout_carries_the_shown_map(viewer):
+    import numpy as np
+
+    r = viewer.readout
+    a = viewer.attribution
+    assert r["label"] == "map" and r["size"] == list(a.map.shape)
+    h, w = r["shape"]
+    assert max(h, w) <= 64  # averaged in blocks to stay small
+    assert np.frombuffer(r["values"], "<f4").shape == (h * w,)

@@ -106,6 +106,45 @@ def test_photos_become_grids_of_the_chosen_size(explorer):
     np.testing.assert_allclose(w.output, reference(w.grid, w.kernel, 1, 0, 1), atol=1e-12)
 
 
+def test_the_size_slider_sizes_the_numbers_grid_too(explorer):
+    from cnnwidgets.widgets.convolution import NUMBERS
+
+    w = explorer
+    assert (w.size, w.size_min, w.size_max) == (7, 3, 16)
+    np.testing.assert_array_equal(w.grid, NUMBERS)
+    w.size = 9
+    assert w.error == "" and w.shapes["input"] == [9, 9]
+    np.testing.assert_array_equal(w.grid[:7, :7], NUMBERS)  # the classic grid, then repeated
+    np.testing.assert_array_equal(w.grid[7:, :7], np.asarray(NUMBERS)[:2])
+    np.testing.assert_allclose(w.output, reference(w.grid, w.kernel, 1, 0, 1), atol=1e-12)
+    assert np.asarray(w.values["input"]).shape == (9, 9)  # still small enough to write on
+    w.size = 5
+    np.testing.assert_array_equal(w.grid, np.asarray(NUMBERS)[:5, :5])
+    # Each source keeps its own size.
+    w.source = "camera"
+    assert (w.size, w.size_min, w.size_max) == (24, 4, 128) and w.shapes["input"] == [24, 24]
+    w.size = 20
+    w.source = "numbers"
+    assert w.size == 5 and w.shapes["input"] == [5, 5]
+    w.source = "camera"
+    assert w.size == 20 and w.shapes["input"] == [20, 20]
+    w.source = "numbers"
+    w.size = 30
+    assert "between 3 and 16 for the numbers grid" in w.error
+    w.size = 7
+    assert w.error == "" and w.shapes["input"] == [7, 7]
+
+
+def test_an_array_keeps_its_own_size(explorer):
+    w = explorer
+    assert w.set_image(np.arange(20.0).reshape(4, 5))
+    assert (w.size, w.size_min, w.size_max) == (5, 5, 5)
+    w.size = 8
+    assert "4 x 5 as given" in w.error and w.shapes["input"] == [4, 5]
+    w.source = "numbers"
+    assert w.error == "" and w.size == 7
+
+
 def test_bad_settings_show_an_error_and_the_widget_recovers(explorer):
     w = explorer
     w.dilation = 4
@@ -221,10 +260,10 @@ def test_monitor_runs_and_draws_the_curves(no_thread_leak, small_digits):
 
 
 class Gate(Dataset):
-    """Items of a data set; the 40th fetch signals ``reached`` and waits for ``release``."""
+    """Items of a data set; the ``at``-th fetch signals ``reached`` and waits for ``release``."""
 
-    def __init__(self, data):
-        self.data, self.fetches = data, 0
+    def __init__(self, data, at=40):
+        self.data, self.fetches, self.at = data, 0, at
         self.reached, self.release = threading.Event(), threading.Event()
 
     def __len__(self):
@@ -232,7 +271,7 @@ class Gate(Dataset):
 
     def __getitem__(self, i):
         self.fetches += 1
-        if self.fetches == 40:
+        if self.fetches == self.at:
             self.reached.set()
             self.release.wait(10)
         return self.data[i]
@@ -251,6 +290,27 @@ def test_stop_ends_training_after_the_current_batch(no_thread_leak, small_digits
     # The 40th item belongs to batch 3; Stop is seen once that batch is fetched, before it trains.
     assert mon.history.stopped and len(mon.history.batches) == 2
     assert mon.status.endswith("stopped")
+    mon.close()
+
+
+def test_stopped_inside_an_epoch_the_status_stays_at_that_epoch(no_thread_leak, small_digits):
+    # 96 items, 6 batches an epoch: fetch 136 is item 40 of epoch 2 (in its third batch).
+    gate = Gate(small_digits[0], at=136)
+    seen = []
+    mon = cw.TrainingMonitor(tiny_model(), gate, epochs=50, batch_size=16, device="cpu")
+    mon.observe(lambda c: seen.append(c.new), "status")
+    mon.start()
+    assert gate.reached.wait(30)
+    mon.epochs = 11  # the slider moved during the run: this run still trains 50 epochs
+    mon.stop(wait=False)
+    gate.release.set()
+    mon.wait()
+    assert mon.error == "" and mon.history.stopped and len(mon.history.batches) == 8
+    running = [s for s in seen if s.startswith("epoch 2/")]
+    assert running and running[-1].startswith("epoch 2/50 · step 8/300")
+    assert mon.status.startswith("epoch 2/50 · step 8/300") and mon.status.endswith("stopped")
+    last = mon.history.batches[-1]
+    assert f"loss {last['loss']:.3f} · accuracy {last['accuracy']:.3f}" in mon.status
     mon.close()
 
 

@@ -261,15 +261,30 @@ def positions(image_shape, kernel_shape, stride=1, padding=0, dilation=1) -> lis
     return [(r, c) for r in range(oh) for c in range(ow)]
 
 
+def is_number_grid(image: Any) -> bool:
+    """Whether :func:`image_grid` takes ``image`` as a grid of numbers as it is (a nested list
+    or a 2-D numeric array), rather than as a picture to resize."""
+    return isinstance(image, (list, tuple)) or (
+        isinstance(image, np.ndarray) and image.ndim == 2 and image.dtype.kind in "fiub"
+    )
+
+
+def repeat_grid(grid: Any, size: int | tuple[int, int]) -> np.ndarray:
+    """``grid`` repeated, or cut, to ``size`` (rows, cols): its own cells come first, so what
+    is written about the grid at its own size still holds for the top-left corner."""
+    g = _as_grid(grid, "grid")
+    rows, cols = _pair(size, "size", 1)
+    reps = (-(-rows // g.shape[0]), -(-cols // g.shape[1]))
+    return np.tile(g, reps)[:rows, :cols]
+
+
 def image_grid(image: Any, size: int | tuple[int, int] = 32) -> np.ndarray:
     """Any image :func:`cnnwidgets.load_image` reads -> grayscale grid in [0, 1], (size, size).
 
     A 2-D array of numbers is taken as the grid itself (no resizing, values kept), so a student
     can convolve a hand-written 5 x 5 example.
     """
-    if isinstance(image, (list, tuple)) or (
-        isinstance(image, np.ndarray) and image.ndim == 2 and image.dtype.kind in "fiub"
-    ):
+    if is_number_grid(image):
         return _as_grid(image, "image")
     from PIL import Image
 

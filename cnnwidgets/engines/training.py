@@ -322,9 +322,12 @@ def train(
         if bar is not None:
             bar.close()
     history.seconds = time.perf_counter() - start
-    last = (
-        history.epochs[-1] if history.epochs else (history.batches[-1] if history.batches else {})
-    )
+    # The end event says where training got to. Stopped inside an epoch, that is the epoch in
+    # progress and its last batch: the last completed epoch would read as a step back ("epoch
+    # 6", then "epoch 5 · stopped"). Validation is that of the last completed epoch.
+    done = history.epochs[-1] if history.epochs else {}
+    batch = history.batches[-1] if history.batches else {}
+    last = batch if batch.get("epoch", 0) > done.get("epoch", 0) else done
     emit(
         TrainEvent(
             kind="end",
@@ -335,8 +338,8 @@ def train(
             accuracy=last.get("accuracy", float("nan")),
             lr=opt.param_groups[0]["lr"],
             time=history.seconds,
-            val_loss=last.get("val_loss"),
-            val_accuracy=last.get("val_accuracy"),
+            val_loss=done.get("val_loss"),
+            val_accuracy=done.get("val_accuracy"),
             stopped=history.stopped,
         )
     )

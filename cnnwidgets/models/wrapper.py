@@ -156,9 +156,15 @@ class Model(ModelBase):
         return x * std + mean
 
     def to_display(self, image: Any) -> np.ndarray:
-        """The image exactly as the model sees it (resized, cropped), HWC float in [0, 1]."""
-        x = self.prepare(image)
-        return self.denormalize(x)[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+        """The image exactly as the model sees it (resized, cropped), HWC float in [0, 1].
+
+        Always three channels: a grayscale model's one channel is repeated, so that its photo
+        encodes as JPEG/PNG and takes colour overlays like any other.
+        """
+        x = self.denormalize(self.prepare(image))[0].clamp(0, 1)
+        if x.shape[0] == 1:
+            x = x.expand(3, -1, -1)
+        return x.permute(1, 2, 0).cpu().numpy()
 
     def _image_tensor(self, image: Any) -> torch.Tensor:
         pil = load_image(image)

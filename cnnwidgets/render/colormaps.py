@@ -59,3 +59,24 @@ def apply_colormap(
     else:
         scaled = normalize(v, lo, hi)
     return _cmap(cmap)(scaled)[..., :3].astype(np.float32)
+
+
+def limits(values: np.ndarray, signed: bool) -> tuple[float, float]:
+    """Colour limits for ``values``: symmetric around 0 when ``signed`` (so that 0 keeps the
+    colormap's middle colour whatever the data), 0..max otherwise. A flat map still gets a
+    range, so that it is drawn in one colour instead of dividing by zero."""
+    v = np.asarray(values, dtype=np.float32)
+    if signed:
+        m = float(np.abs(v).max()) if v.size else 0.0
+        return (-m, m) if m > 0 else (-1.0, 1.0)
+    hi = float(v.max()) if v.size else 0.0
+    return (0.0, hi) if hi > 0 else (0.0, 1.0)
+
+
+def colorbar(cmap: str = SEQUENTIAL, width: int = 128, height: int = 10) -> np.ndarray:
+    """A horizontal colour bar, low values on the left: (height, width, 3) RGB floats, the
+    legend of a picture made with :func:`apply_colormap` and the same ``cmap``."""
+    ramp = np.broadcast_to(
+        np.linspace(0.0, 1.0, max(2, int(width)), dtype=np.float32), (height, width)
+    )
+    return _cmap(cmap)(ramp)[..., :3].astype(np.float32)

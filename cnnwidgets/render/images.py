@@ -13,8 +13,11 @@ from .colormaps import CAM, apply_colormap
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Float [0, 1] (or uint8) HWC/HW -> uint8."""
+    """Float [0, 1] (or uint8) HWC/HW -> uint8; an (H, W, 1) picture becomes (H, W), which
+    PIL encodes as grayscale (it refuses a one-channel third axis)."""
     a = np.asarray(image)
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
     if a.dtype == np.uint8:
         return a
     return np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)
@@ -76,6 +79,39 @@ def upscale(image: np.ndarray, min_side: int) -> np.ndarray:
     a = np.asarray(image)
     factor = max(1, math.ceil(min_side / max(1, min(a.shape[:2]))))
     return a.repeat(factor, 0).repeat(factor, 1) if factor > 1 else a
+
+
+def enlarge(image: np.ndarray, max_side: int) -> np.ndarray:
+    """Nearest-neighbour upscale by the largest whole factor that keeps the longer side within
+    ``max_side`` (at least 1): every cell of a small map becomes an equal square block, and
+    the aspect ratio is kept."""
+    a = np.asarray(image)
+    factor = max(1, int(max_side) // max(1, max(a.shape[:2])))
+    return a.repeat(factor, 0).repeat(factor, 1) if factor > 1 else a
+
+
+def readout(values: np.ndarray, label: str = "value", max_side: int = 64) -> dict:
+    """The numbers behind a picture of an (H, W) map, for a hover readout in the front end:
+    ``{"label", "size": [H, W], "shape": [h, w], "values": float32 bytes, row by row}``.
+
+    Maps longer than ``max_side`` are averaged over equal blocks (``shape`` is then smaller than
+    ``size``), so the trait stays small; positions are still read in the map's own ``size``.
+    """
+    v = np.asarray(values, dtype=np.float32)
+    if v.ndim != 2:
+        raise ValueError(f"a readout needs an (H, W) map, got shape {v.shape}")
+    h, w = v.shape
+    f = max(1, math.ceil(max(h, w) / max(1, int(max_side))))
+    if f > 1:
+        ph, pw = -h % f, -w % f
+        padded = np.pad(v, ((0, ph), (0, pw)), mode="edge")
+        v = padded.reshape(padded.shape[0] // f, f, padded.shape[1] // f, f).mean((1, 3))
+    return {
+        "label": label,
+        "size": [int(h), int(w)],
+        "shape": [int(v.shape[0]), int(v.shape[1])],
+        "values": np.ascontiguousarray(v, dtype="<f4").tobytes(),
+    }
 
 
 def to_png(image: np.ndarray) -> bytes:

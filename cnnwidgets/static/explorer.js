@@ -12,10 +12,10 @@ var Disposer = class {
     model.on(event, callback);
     this.add(() => model.off(event, callback));
   }
-  /** A DOM listener that is removed on dispose. */
-  dom(target, type, handler) {
-    target.addEventListener(type, handler);
-    this.add(() => target.removeEventListener(type, handler));
+  /** A DOM listener that is removed on dispose (`capture`: in the capture phase). */
+  dom(target, type, handler, capture = false) {
+    target.addEventListener(type, handler, capture);
+    this.add(() => target.removeEventListener(type, handler, capture));
   }
   dispose() {
     for (const fn of this.fns.splice(0).reverse()) fn();
@@ -154,9 +154,109 @@ function errorBanner(model, d) {
 }
 
 // src/components/upload.ts
-async function sendFile(model, file) {
-  const buffer = await file.arrayBuffer();
-  action(model, "upload", { name: file.name, mime: file.type }, [buffer]);
+var MAX_FILE_BYTES = 50 * 1024 * 1024;
+var MAX_SIDE = 2048;
+var SEND_BYTES = 8 * 1024 * 1024;
+var JPEG_QUALITY = 0.92;
+function megabytes(n) {
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+function fitWithin(width, height, maxSide = MAX_SIDE) {
+  const long = Math.max(width, height);
+  if (!(long > maxSide)) return [width, height];
+  const s = maxSide / long;
+  return [Math.max(1, Math.round(width * s)), Math.max(1, Math.round(height * s))];
+}
+function tooBig(name, bytes) {
+  return `${name} is ${megabytes(bytes)}: files over ${megabytes(MAX_FILE_BYTES)} are not uploaded. Save the picture smaller (a model sees a few hundred pixels), or pass its path to set_image() in Python.`;
+}
+function planUpload(name, bytes, size) {
+  if (bytes > MAX_FILE_BYTES) return { kind: "refuse", message: tooBig(name, bytes) };
+  if (size === null) {
+    if (bytes <= SEND_BYTES) return { kind: "send" };
+    return { kind: "refuse", message: `${name} (${megabytes(bytes)}) is not a picture this browser can read, and too big to send as it is (over ${megabytes(SEND_BYTES)}). Convert it to PNG or JPEG, or pass its path to set_image() in Python.` };
+  }
+  const [w, h2] = size;
+  if (Math.max(w, h2) <= MAX_SIDE && bytes <= SEND_BYTES) return { kind: "send" };
+  const [width, height] = fitWithin(w, h2);
+  return { kind: "shrink", width, height };
+}
+var browserCodec = {
+  async decode(file) {
+    if (typeof createImageBitmap !== "function") return null;
+    try {
+      const bitmap = await createImageBitmap(file);
+      return {
+        width: bitmap.width,
+        height: bitmap.height,
+        source: bitmap,
+        close: () => bitmap.close()
+      };
+    } catch {
+      return null;
+    }
+  },
+  async encode(source, width, height) {
+    const canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    const ctx = canvas.getContext("2d");
+    if (!ctx) throw new Error("this browser cannot draw on a canvas");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, width, height);
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(source, 0, 0, width, height);
+    return await new Promise((resolve, reject) => canvas.toBlob(
+      (b) => b ? resolve(b) : reject(new Error("the picture could not be encoded")),
+      "image/jpeg",
+      JPEG_QUALITY
+    ));
+  }
+};
+var UploadRefused = class extends Error {
+};
+async function prepareUpload(file, codec = browserCodec, onStatus = () => {
+}) {
+  if (file.size > MAX_FILE_BYTES) throw new UploadRefused(tooBig(file.name, file.size));
+  onStatus(`reading ${file.name}…`);
+  const picture = await codec.decode(file);
+  try {
+    const plan = planUpload(file.name, file.size, picture ? [picture.width, picture.height] : null);
+    if (plan.kind === "refuse") throw new UploadRefused(plan.message);
+    if (plan.kind === "send" || !picture) {
+      return { name: file.name, mime: file.type, buffer: await file.arrayBuffer() };
+    }
+    onStatus(`shrinking ${picture.width}×${picture.height} to ${plan.width}×${plan.height}…`);
+    const blob = await codec.encode(picture.source, plan.width, plan.height);
+    if (blob.size > SEND_BYTES) {
+      throw new UploadRefused(`${file.name} is still ${megabytes(blob.size)} at ${plan.width}×${plan.height} pixels; save it smaller and upload it again.`);
+    }
+    return {
+      name: file.name,
+      mime: "image/jpeg",
+      buffer: await blob.arrayBuffer(),
+      resized: { from: [picture.width, picture.height], to: [plan.width, plan.height] }
+    };
+  } finally {
+    picture?.close?.();
+  }
+}
+async function sendFile(model, file, codec = browserCodec, onStatus = () => {
+}) {
+  let prepared;
+  try {
+    prepared = await prepareUpload(file, codec, onStatus);
+  } catch (e) {
+    const msg = e instanceof UploadRefused ? e.message : `${file.name} could not be read in the browser: ${e instanceof Error ? e.message : e}`;
+    setTrait(model, "error", msg);
+    return;
+  } finally {
+    onStatus("");
+  }
+  const extra = { name: prepared.name, mime: prepared.mime };
+  if (prepared.resized) extra.resized = prepared.resized;
+  action(model, "upload", extra, [prepared.buffer]);
 }
 function uploadButton(model, d, label = "Upload image") {
   const input = h("input", {
@@ -165,12 +265,21 @@ function uploadButton(model, d, label = "Upload image") {
     "data-testid": "upload",
     class: "cnnw-file"
   });
+  const status = h("span", { class: "cnnw-status", "data-testid": "upload-status" });
   d.dom(input, "change", () => {
     const file = input.files?.[0];
-    if (file) void sendFile(model, file);
+    if (file) void sendFile(model, file, browserCodec, (t) => {
+      status.textContent = t;
+    });
     input.value = "";
   });
-  return h("label", { class: "cnnw-field cnnw-upload" }, h("span", { class: "cnnw-label" }, label), input);
+  return h(
+    "label",
+    { class: "cnnw-field cnnw-upload" },
+    h("span", { class: "cnnw-label" }, label),
+    input,
+    status
+  );
 }
 function dropZone(model, target, d) {
   target.dataset.dropzone = "true";
@@ -211,10 +320,20 @@ function frame(model, el, kind, d) {
   );
   el.append(root);
   d.add(() => root.remove());
+  keepKeys(root, d);
   const busy = () => root.classList.toggle("cnnw-busy", Boolean(model.get("busy")));
   d.listen(model, "busy", busy);
   busy();
   return { root, controls, body };
+}
+function keepKeys(root, d) {
+  d.dom(window, "keydown", (e) => {
+    const t = e.target;
+    if (!(t instanceof Element) || t === root || !root.contains(t)) return;
+    if (t.matches("input, select, textarea, button, summary, [contenteditable]")) {
+      e.stopPropagation();
+    }
+  }, true);
 }
 function figure(caption, ...children) {
   const f = h("figure", { class: "cnnw-figure" }, ...children);
@@ -229,7 +348,7 @@ function render({ model, el }) {
   f.controls.append(
     uploadButton(model, d),
     select(model, "layer", { label: "Layer" }, d),
-    h("span", { class: "cnnw-label" }, "or drop an image here")
+    h("span", { class: "cnnw-label" }, "or drop one on the dashboard")
   );
   f.body.append(
     figure(null, imageView(model, "view", { alt: "input" }, d)),

@@ -12,10 +12,10 @@ var Disposer = class {
     model.on(event, callback);
     this.add(() => model.off(event, callback));
   }
-  /** A DOM listener that is removed on dispose. */
-  dom(target, type, handler) {
-    target.addEventListener(type, handler);
-    this.add(() => target.removeEventListener(type, handler));
+  /** A DOM listener that is removed on dispose (`capture`: in the capture phase). */
+  dom(target, type, handler, capture = false) {
+    target.addEventListener(type, handler, capture);
+    this.add(() => target.removeEventListener(type, handler, capture));
   }
   dispose() {
     for (const fn of this.fns.splice(0).reverse()) fn();
@@ -235,6 +235,10 @@ function startStop(model, d, labels = { start: "Start", stop: "Stop" }) {
   return h("div", { class: "cnnw-buttons" }, start, stop);
 }
 
+// src/components/upload.ts
+var MAX_FILE_BYTES = 50 * 1024 * 1024;
+var SEND_BYTES = 8 * 1024 * 1024;
+
 // src/components/layout.ts
 function frame(model, el, kind, d) {
   const controls = h("div", { class: "cnnw-controls" });
@@ -248,10 +252,20 @@ function frame(model, el, kind, d) {
   );
   el.append(root);
   d.add(() => root.remove());
+  keepKeys(root, d);
   const busy = () => root.classList.toggle("cnnw-busy", Boolean(model.get("busy")));
   d.listen(model, "busy", busy);
   busy();
   return { root, controls, body };
+}
+function keepKeys(root, d) {
+  d.dom(window, "keydown", (e) => {
+    const t = e.target;
+    if (!(t instanceof Element) || t === root || !root.contains(t)) return;
+    if (t.matches("input, select, textarea, button, summary, [contenteditable]")) {
+      e.stopPropagation();
+    }
+  }, true);
 }
 function figure(caption, ...children) {
   const f = h("figure", { class: "cnnw-figure" }, ...children);

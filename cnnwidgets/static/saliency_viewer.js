@@ -12,10 +12,10 @@ var Disposer = class {
     model.on(event, callback);
     this.add(() => model.off(event, callback));
   }
-  /** A DOM listener that is removed on dispose. */
-  dom(target, type, handler) {
-    target.addEventListener(type, handler);
-    this.add(() => target.removeEventListener(type, handler));
+  /** A DOM listener that is removed on dispose (`capture`: in the capture phase). */
+  dom(target, type, handler, capture = false) {
+    target.addEventListener(type, handler, capture);
+    this.add(() => target.removeEventListener(type, handler, capture));
   }
   dispose() {
     for (const fn of this.fns.splice(0).reverse()) fn();
@@ -200,9 +200,109 @@ function errorBanner(model, d) {
 }
 
 // src/components/upload.ts
-async function sendFile(model, file) {
-  const buffer = await file.arrayBuffer();
-  action(model, "upload", { name: file.name, mime: file.type }, [buffer]);
+var MAX_FILE_BYTES = 50 * 1024 * 1024;
+var MAX_SIDE = 2048;
+var SEND_BYTES = 8 * 1024 * 1024;
+var JPEG_QUALITY = 0.92;
+function megabytes(n) {
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+function fitWithin(width, height, maxSide = MAX_SIDE) {
+  const long = Math.max(width, height);
+  if (!(long > maxSide)) return [width, height];
+  const s = maxSide / long;
+  return [Math.max(1, Math.round(width * s)), Math.max(1, Math.round(height * s))];
+}
+function tooBig(name, bytes) {
+  return `${name} is ${megabytes(bytes)}: files over ${megabytes(MAX_FILE_BYTES)} are not uploaded. Save the picture smaller (a model sees a few hundred pixels), or pass its path to set_image() in Python.`;
+}
+function planUpload(name, bytes, size) {
+  if (bytes > MAX_FILE_BYTES) return { kind: "refuse", message: tooBig(name, bytes) };
+  if (size === null) {
+    if (bytes <= SEND_BYTES) return { kind: "send" };
+    return { kind: "refuse", message: `${name} (${megabytes(bytes)}) is not a picture this browser can read, and too big to send as it is (over ${megabytes(SEND_BYTES)}). Convert it to PNG or JPEG, or pass its path to set_image() in Python.` };
+  }
+  const [w, h2] = size;
+  if (Math.max(w, h2) <= MAX_SIDE && bytes <= SEND_BYTES) return { kind: "send" };
+  const [width, height] = fitWithin(w, h2);
+  return { kind: "shrink", width, height };
+}
+var browserCodec = {
+  async decode(file) {
+    if (typeof createImageBitmap !== "function") return null;
+    try {
+      const bitmap = await createImageBitmap(file);
+      return {
+        width: bitmap.width,
+        height: bitmap.height,
+        source: bitmap,
+        close: () => bitmap.close()
+      };
+    } catch {
+      return null;
+    }
+  },
+  async encode(source, width, height) {
+    const canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    const ctx = canvas.getContext("2d");
+    if (!ctx) throw new Error("this browser cannot draw on a canvas");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, width, height);
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(source, 0, 0, width, height);
+    return await new Promise((resolve, reject) => canvas.toBlob(
+      (b) => b ? resolve(b) : reject(new Error("the picture could not be encoded")),
+      "image/jpeg",
+      JPEG_QUALITY
+    ));
+  }
+};
+var UploadRefused = class extends Error {
+};
+async function prepareUpload(file, codec = browserCodec, onStatus = () => {
+}) {
+  if (file.size > MAX_FILE_BYTES) throw new UploadRefused(tooBig(file.name, file.size));
+  onStatus(`reading ${file.name}…`);
+  const picture = await codec.decode(file);
+  try {
+    const plan = planUpload(file.name, file.size, picture ? [picture.width, picture.height] : null);
+    if (plan.kind === "refuse") throw new UploadRefused(plan.message);
+    if (plan.kind === "send" || !picture) {
+      return { name: file.name, mime: file.type, buffer: await file.arrayBuffer() };
+    }
+    onStatus(`shrinking ${picture.width}×${picture.height} to ${plan.width}×${plan.height}…`);
+    const blob = await codec.encode(picture.source, plan.width, plan.height);
+    if (blob.size > SEND_BYTES) {
+      throw new UploadRefused(`${file.name} is still ${megabytes(blob.size)} at ${plan.width}×${plan.height} pixels; save it smaller and upload it again.`);
+    }
+    return {
+      name: file.name,
+      mime: "image/jpeg",
+      buffer: await blob.arrayBuffer(),
+      resized: { from: [picture.width, picture.height], to: [plan.width, plan.height] }
+    };
+  } finally {
+    picture?.close?.();
+  }
+}
+async function sendFile(model, file, codec = browserCodec, onStatus = () => {
+}) {
+  let prepared;
+  try {
+    prepared = await prepareUpload(file, codec, onStatus);
+  } catch (e) {
+    const msg = e instanceof UploadRefused ? e.message : `${file.name} could not be read in the browser: ${e instanceof Error ? e.message : e}`;
+    setTrait(model, "error", msg);
+    return;
+  } finally {
+    onStatus("");
+  }
+  const extra = { name: prepared.name, mime: prepared.mime };
+  if (prepared.resized) extra.resized = prepared.resized;
+  action(model, "upload", extra, [prepared.buffer]);
 }
 function uploadButton(model, d, label = "Upload image") {
   const input = h("input", {
@@ -211,12 +311,21 @@ function uploadButton(model, d, label = "Upload image") {
     "data-testid": "upload",
     class: "cnnw-file"
   });
+  const status = h("span", { class: "cnnw-status", "data-testid": "upload-status" });
   d.dom(input, "change", () => {
     const file = input.files?.[0];
-    if (file) void sendFile(model, file);
+    if (file) void sendFile(model, file, browserCodec, (t) => {
+      status.textContent = t;
+    });
     input.value = "";
   });
-  return h("label", { class: "cnnw-field cnnw-upload" }, h("span", { class: "cnnw-label" }, label), input);
+  return h(
+    "label",
+    { class: "cnnw-field cnnw-upload" },
+    h("span", { class: "cnnw-label" }, label),
+    input,
+    status
+  );
 }
 function dropZone(model, target, d) {
   target.dataset.dropzone = "true";
@@ -257,15 +366,37 @@ function frame(model, el, kind, d) {
   );
   el.append(root);
   d.add(() => root.remove());
+  keepKeys(root, d);
   const busy = () => root.classList.toggle("cnnw-busy", Boolean(model.get("busy")));
   d.listen(model, "busy", busy);
   busy();
   return { root, controls, body };
 }
+function keepKeys(root, d) {
+  d.dom(window, "keydown", (e) => {
+    const t = e.target;
+    if (!(t instanceof Element) || t === root || !root.contains(t)) return;
+    if (t.matches("input, select, textarea, button, summary, [contenteditable]")) {
+      e.stopPropagation();
+    }
+  }, true);
+}
 function figure(caption, ...children) {
   const f = h("figure", { class: "cnnw-figure" }, ...children);
   if (caption) f.append(caption);
   return f;
+}
+
+// src/components/checkbox.ts
+function checkbox(model, name, label, d, testid = name) {
+  const input = h("input", { type: "checkbox", "data-testid": testid, "aria-label": label });
+  const sync = () => {
+    input.checked = Boolean(model.get(name));
+  };
+  d.dom(input, "change", () => setTrait(model, name, input.checked));
+  d.listen(model, name, sync);
+  sync();
+  return h("label", { class: "cnnw-field" }, input, h("span", { class: "cnnw-label" }, label));
 }
 
 // src/components/param_panel.ts
@@ -370,23 +501,203 @@ function paramPanel(model, specsTrait, valuesTrait, d) {
   return panel;
 }
 
+// src/components/hover_readout.ts
+function pair2(v) {
+  if (!Array.isArray(v) || v.length !== 2) return void 0;
+  const a = Math.floor(Number(v[0]));
+  const b = Math.floor(Number(v[1]));
+  return a > 0 && b > 0 ? [a, b] : void 0;
+}
+function decodeReadout(raw) {
+  const size = pair2(raw?.size);
+  const shape = pair2(raw?.shape) ?? size;
+  if (!size || !shape) return void 0;
+  const bytes = toBytes(raw?.values).slice();
+  if (bytes.byteLength < shape[0] * shape[1] * 4) return void 0;
+  return { label: String(raw?.label ?? "value"), size, shape, values: new DataView(bytes.buffer) };
+}
+function readAt(r, fx, fy) {
+  if (!(fx >= 0 && fx <= 1 && fy >= 0 && fy <= 1)) return void 0;
+  const cell = (f, n) => Math.min(Math.floor(f * n), n - 1);
+  const [H, W] = r.size;
+  const [sh, sw] = r.shape;
+  const value = r.values.getFloat32((cell(fy, sh) * sw + cell(fx, sw)) * 4, true);
+  return { x: cell(fx, W), y: cell(fy, H), value };
+}
+function formatValue(v) {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return a >= 1e4 || a < 1e-3 ? v.toExponential(2) : String(Number(v.toPrecision(3)));
+}
+function readingText(label, r) {
+  return `${label} at x ${r.x}, y ${r.y}: ${formatValue(r.value)}`;
+}
+function hoverReadout(model, target, name, d, testid = `${name}-hover`) {
+  const line = h("div", {
+    class: "cnnw-caption cnnw-readout",
+    "data-testid": testid,
+    "aria-live": "off"
+  });
+  let readout = decodeReadout(model.get(name));
+  let last;
+  const show = () => {
+    if (!readout || !last) {
+      line.textContent = "";
+      return;
+    }
+    const r = readAt(readout, last[0], last[1]);
+    line.textContent = r ? readingText(readout.label, r) : "";
+  };
+  d.dom(target, "mousemove", (e) => {
+    const box = target.getBoundingClientRect();
+    if (box.width <= 0 || box.height <= 0) return;
+    last = [(e.clientX - box.left) / box.width, (e.clientY - box.top) / box.height];
+    show();
+  });
+  d.dom(target, "mouseleave", () => {
+    last = void 0;
+    show();
+  });
+  d.listen(model, name, () => {
+    readout = decodeReadout(model.get(name));
+    show();
+  });
+  return line;
+}
+
+// src/components/score_table.ts
+var num = (v, digits = 3) => typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : "–";
+var pct = (v) => typeof v === "number" && Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "–";
+function faithfulnessLine(model, d, name = "faithfulness") {
+  const el = h("div", { class: "cnnw-caption cnnw-scores", "data-testid": name });
+  const sync = () => {
+    const f = model.get(name) ?? {};
+    if (f.error) {
+      el.textContent = `Faithfulness of ${f.label ?? "this map"}: ${f.error}`;
+      el.dataset.state = "error";
+    } else if (typeof f.deletion_auc === "number") {
+      el.replaceChildren(
+        h("span", { class: "cnnw-deletion" }, "Deletion"),
+        ` AUC ${num(f.deletion_auc)} ↓ · `,
+        h("span", { class: "cnnw-insertion" }, "Insertion"),
+        ` AUC ${num(f.insertion_auc)} ↑ · `,
+        `Average drop ${pct(f.average_drop)} ↓ · increase in confidence: ${f.increase_in_confidence ? "yes" : "no"}`
+      );
+      el.dataset.state = "ready";
+    } else {
+      el.textContent = "";
+      el.dataset.state = "empty";
+    }
+  };
+  d.listen(model, name, sync);
+  sync();
+  return el;
+}
+var COLUMNS = [
+  { key: "deletion_auc", title: "Deletion AUC ↓", lowerIsBetter: true, fmt: (v) => num(v) },
+  { key: "insertion_auc", title: "Insertion AUC ↑", lowerIsBetter: false, fmt: (v) => num(v) },
+  { key: "average_drop", title: "Average drop ↓", lowerIsBetter: true, fmt: pct }
+];
+function bestRows(rows) {
+  const best = {};
+  for (const c of COLUMNS) {
+    let at = -1;
+    rows.forEach((r, i) => {
+      const v = r[c.key];
+      if (typeof v !== "number" || !Number.isFinite(v)) return;
+      const cur = at < 0 ? void 0 : rows[at][c.key];
+      if (cur === void 0 || (c.lowerIsBetter ? v < cur : v > cur)) at = i;
+    });
+    best[c.key] = at;
+  }
+  return best;
+}
+function scoreAll(model, d, opts = {}) {
+  const rowsName = opts.rows ?? "compare";
+  const skippedName = opts.skipped ?? "compare_skipped";
+  const currentName = opts.current ?? "method";
+  const busyName = opts.busy ?? "scoring";
+  const button = h(
+    "button",
+    { type: "button", class: "cnnw-button", "data-testid": "score_all" },
+    "Score all methods"
+  );
+  const table = h("div", { class: "cnnw-score-table", "data-testid": rowsName });
+  const draw = () => {
+    const pending = Boolean(model.get(busyName));
+    button.disabled = pending;
+    const rows = model.get(rowsName) ?? [];
+    const skipped = model.get(skippedName) ?? [];
+    table.replaceChildren();
+    table.dataset.rows = String(rows.length);
+    table.dataset.pending = String(pending);
+    if (pending) {
+      table.append(h("div", { class: "cnnw-caption" }, "Scoring every method on this image…"));
+    }
+    table.hidden = !pending && rows.length === 0 && skipped.length === 0;
+    if (rows.length) {
+      const best = bestRows(rows);
+      const current = model.get(currentName);
+      const head = h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, "Method"),
+        ...COLUMNS.map((c) => h("th", { scope: "col" }, c.title))
+      );
+      const body = rows.map((r, i) => {
+        const tr = h("tr", { "data-method": r.method }, h("th", { scope: "row" }, r.label ?? r.method));
+        if (r.method === current) tr.classList.add("cnnw-current");
+        for (const c of COLUMNS) {
+          const td = h("td", {}, c.fmt(r[c.key]));
+          if (best[c.key] === i) td.classList.add("cnnw-best");
+          tr.append(td);
+        }
+        return tr;
+      });
+      table.append(h("table", {}, h("thead", {}, head), h("tbody", {}, ...body)));
+    }
+    if (skipped.length) {
+      const list = h(
+        "div",
+        { class: "cnnw-caption", "data-testid": "compare_skipped" },
+        "Not scored: " + skipped.map((s) => `${s.label ?? s.method} (${s.reason})`).join("; ")
+      );
+      table.append(list);
+    }
+  };
+  d.dom(button, "click", () => action(model, "score_all"));
+  for (const name of [rowsName, skippedName, currentName, busyName]) d.listen(model, name, draw);
+  draw();
+  return { button, table };
+}
+
 // src/widgets/saliency_viewer.ts
 function render({ model, el }) {
   const d = new Disposer();
   const f = frame(model, el, "saliency-viewer", d);
+  const scores = scoreAll(model, d);
   f.controls.append(
     select(model, "method", { label: "Method" }, d),
     paramPanel(model, "method_params", "params", d),
     select(model, "target", { label: "Class" }, d),
     select(model, "compare_target", { label: "Compare with" }, d),
     slider(model, "alpha", { label: "Alpha", min: 0, max: 1, step: 0.05 }, d),
+    checkbox(model, "sanity", "Sanity check", d),
+    scores.button,
     uploadButton(model, d)
   );
+  const view = imageView(model, "view", { alt: "{alt}" }, d);
+  const mapFigure = figure(
+    textView(model, "caption", d),
+    view,
+    hoverReadout(model, view, "readout", d, "view-hover")
+  );
   f.body.append(
-    figure(textView(model, "caption", d), imageView(model, "view", { alt: "saliency map" }, d)),
+    mapFigure,
     figure(null, imageView(model, "photo", { alt: "input" }, d))
   );
-  f.root.append(textView(model, "method_help", d, "cnnw-help"));
+  f.root.append(faithfulnessLine(model, d), scores.table, textView(model, "method_help", d, "cnnw-help"));
   dropZone(model, f.root, d);
   return () => d.dispose();
 }

@@ -22,6 +22,9 @@ NUMBERS = [
     [3, 1, 0, 2, 1, 0, 2],
     [1, 0, 2, 1, 0, 3, 1],
 ]
+#: the side of the numbers grid and of a photo's grid: (smallest, largest) for the Size slider;
+#: up to 16 the numbers are written on the cells
+SIZE_RANGES = {"numbers": (3, 16), "photo": (4, 128)}
 PAD_TINT = np.array([0.55, 0.75, 1.0], dtype=np.float32)  # padding shows as pale blue
 PICTURE_SIDE = 288  # pixels of the padded input picture
 MAX_WRITTEN = 16  # grids up to this many cells a side get their numbers written on them
@@ -34,16 +37,24 @@ class ConvolutionExplorer(CNNWidget):
     output in the kernel's order.
 
     ``ConvolutionExplorer(image="numbers", kernel="edge", stride=1, padding=0, dilation=1,
-    size=24)``: ``image`` is "numbers", a sample name (see ``cw.sample_names()``), a path, a
-    picture or a 2-D array of numbers (taken as is); photos become ``size`` x ``size``
-    grayscale grids in [0, 1]. ``kernel`` is a name from :data:`KERNELS` or a 2-D array.
+    size=24, numbers_size=7)``: ``image`` is "numbers", a sample name (see
+    ``cw.sample_names()``), a path, a picture or a 2-D array of numbers (taken as is); photos
+    become ``size`` x ``size`` grayscale grids in [0, 1]. ``kernel`` is a name from
+    :data:`KERNELS` or a 2-D array.
+
+    The Size slider sets the side of the input grid of the source shown: the numbers grid
+    (``numbers_size``, 3 to 16: the fixed 7 x 7 grid of digits, repeated or cut) or a photo
+    (``size``, 4 to 128). Each keeps its own size when the source changes; a grid of numbers
+    given as an array keeps its own shape.
     """
 
     _esm = bundle("convolution_explorer")
 
     source = Unicode("numbers", help='"numbers", a sample photo name, or "custom"').tag(sync=True)
     source_options = List(Unicode()).tag(sync=True)
-    size = Int(24, help="side of the grid a photo is resized to").tag(sync=True)
+    size = Int(24, help="side of the input grid: the numbers grid's or a photo's").tag(sync=True)
+    size_min = Int(SIZE_RANGES["photo"][0]).tag(sync=True)
+    size_max = Int(SIZE_RANGES["photo"][1]).tag(sync=True)
     kernel_name = Unicode("edge", help='a named kernel, or "custom" once edited').tag(sync=True)
     kernel_name_options = List(Unicode()).tag(sync=True)
     kernel_size = Int(3, help="side of the kernel").tag(sync=True)
@@ -72,6 +83,7 @@ class ConvolutionExplorer(CNNWidget):
         padding: int = 0,
         dilation: int = 1,
         size: int = 24,
+        numbers_size: int = 7,
         **kwargs: Any,
     ):
         self._grid = np.zeros((1, 1))
@@ -79,6 +91,9 @@ class ConvolutionExplorer(CNNWidget):
         self._output = None
         self._custom_image = None
         self._silent = 0
+        # The side chosen for each kind of source, so that a photo's 24 does not become the
+        # numbers grid's side (or the other way round) when the source changes.
+        self._sides = {"numbers": numbers_size, "photo": size}
         sources = ["numbers"] + [
             n for n in ("camera", "coins", "cat", "coffee", "astronaut") if n in sample_names()
         ]
@@ -93,7 +108,8 @@ class ConvolutionExplorer(CNNWidget):
             size=size,
             **kwargs,
         )
-        self.observe(self._on(self._load_source), ["source", "size"])
+        self.observe(self._on(self._load_source), "source")
+        self.observe(self._on(self._resize), "size")
         self.observe(self._on(self._pick_kernel), ["kernel_name", "kernel_size"])
         self.observe(self._on(self._kernel_edited), "kernel")
         self.observe(self._on(self._compute), ["stride", "padding", "dilation"])
@@ -142,7 +158,7 @@ class ConvolutionExplorer(CNNWidget):
 
     def _use_image(self, image: Any, compute: bool = True) -> None:
         # set_image() and uploads land here: a picture (path, PIL, array...) or a 2-D grid.
-        grid = conv.image_grid(image, self.size)  # a bad image raises here, the old one stays
+        grid = conv.image_grid(image, self._sides["photo"])  # a bad image raises here
         self._custom_image = image
         options = (
             self.source_options
@@ -151,21 +167,60 @@ class ConvolutionExplorer(CNNWidget):
         )
         self._quietly(source_options=options, source="custom")
         self._grid = grid
+        self._show_size()
         if compute:
             self._compute()
 
-    def _load_source(self, compute: bool = True) -> None:
+    def _kind(self) -> str:
+        """What the Size slider sizes: "numbers", "photo", or "grid" (an array, as given)."""
         if self.source == "numbers":
-            grid = conv.image_grid(NUMBERS)
+            return "numbers"
+        if self.source == "custom" and conv.is_number_grid(self._custom_image):
+            return "grid"
+        return "photo"
+
+    def _check_side(self, kind: str, side: int) -> None:
+        lo, hi = SIZE_RANGES[kind]
+        if not lo <= side <= hi:
+            what = "the numbers grid" if kind == "numbers" else "a photo"
+            raise ValueError(f"size must be between {lo} and {hi} for {what}, got {side}")
+
+    def _show_size(self) -> None:
+        """The Size slider's range and value for the source shown (fixed for an array)."""
+        kind = self._kind()
+        if kind == "grid":
+            side = max(self._grid.shape)
+            self._quietly(size_min=side, size_max=side, size=side)
+        else:
+            lo, hi = SIZE_RANGES[kind]
+            self._quietly(size_min=lo, size_max=hi, size=self._sides[kind])
+
+    def _resize(self) -> None:
+        kind = self._kind()
+        if kind == "grid":
+            rows, cols = self._grid.shape
+            raise ValueError(
+                f"this grid of numbers is {rows} x {cols} as given; size applies to the "
+                "numbers grid and to photos"
+            )
+        self._check_side(kind, self.size)
+        self._sides[kind] = self.size
+        self._load_source()
+
+    def _load_source(self, compute: bool = True) -> None:
+        kind = self._kind()
+        if kind != "grid":
+            self._check_side(kind, self._sides[kind])
+        if self.source == "numbers":
+            grid = conv.repeat_grid(NUMBERS, self._sides["numbers"])
         elif self.source == "custom":
             if self._custom_image is None:
                 raise ValueError("no custom image yet: upload one or call set_image()")
-            grid = conv.image_grid(self._custom_image, self.size)
+            grid = conv.image_grid(self._custom_image, self._sides["photo"])
         else:
-            if not 4 <= self.size <= 128:
-                raise ValueError(f"size must be between 4 and 128, got {self.size}")
-            grid = conv.image_grid(self.source, self.size)
+            grid = conv.image_grid(self.source, self._sides["photo"])
         self._grid = grid
+        self._show_size()
         if compute:
             self._compute()
 

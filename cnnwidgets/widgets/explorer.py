@@ -24,7 +24,11 @@ class Explorer(CNNWidget):
 
     ``Explorer(model, image, layer=None)``; the parts are ``gradcam``, ``saliency`` and
     ``feature_maps``. The widget is the dashboard's header; it displays as ``show()``, the
-    whole dashboard.
+    whole dashboard: a 2 x 2 grid that fits a 1280 x 720 screen.
+
+    The dashboard has one image: a picture given to any part (a file dropped on it, or
+    ``explorer.gradcam.set_image(...)``) goes to every part and to the header, as an upload
+    in the header does. The parts' own upload buttons are hidden in the dashboard.
     """
 
     _esm = bundle("explorer")
@@ -52,6 +56,13 @@ class Explorer(CNNWidget):
         except BaseException:
             self.close()
             raise
+        # One image for the whole dashboard: each part's own way of taking a picture is kept
+        # here and replaced by the Explorer's, so that a picture given to one part (dropped on
+        # it, or set from code) reaches every part and the header.
+        self._part_use_image = {}
+        for part in self.parts:
+            self._part_use_image[part] = part._use_image
+            part._use_image = self._use_image
         self._links = [
             link((self, "layer"), (self.gradcam, "layer")),
             link((self, "layer"), (self.feature_maps, "layer")),
@@ -62,7 +73,9 @@ class Explorer(CNNWidget):
         image = load_image(image)
         self.image = image
         self._describe()
-        failed = [type(p).__name__ for p in self.parts if not p.set_image(image)]
+        failed = [
+            type(p).__name__ for p in self.parts if not p.attempt(self._part_use_image[p], image)
+        ]
         if failed:
             raise RuntimeError(
                 f"the new image could not be shown in {', '.join(failed)}; see the message there"
@@ -80,13 +93,18 @@ class Explorer(CNNWidget):
         return self
 
     def show(self):
-        """The whole dashboard: this header, the CAM and saliency side by side, the maps."""
+        """The whole dashboard: this header and the CAM above the saliency map and the feature
+        maps, two columns (the class ``cnnw-dashboard`` makes the parts compact)."""
         if self._box is None:
             import ipywidgets
 
-            self._box = ipywidgets.VBox(
-                [self, ipywidgets.HBox([self.gradcam, self.saliency]), self.feature_maps]
+            self._box = ipywidgets.GridBox(
+                [self, self.gradcam, self.saliency, self.feature_maps],
+                layout=ipywidgets.Layout(
+                    grid_template_columns="repeat(2, minmax(0, 1fr))", grid_gap="6px"
+                ),
             )
+            self._box.add_class("cnnw-dashboard")
         return self._box
 
     def _repr_mimebundle_(self, **kwargs: Any):

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from traitlets import Bytes, Dict, Int, List, Unicode
 
 from ..core.errors import ModelError
 from ..data.images import load_image
 from ..engines.featuremaps import feature_maps, top_channels
-from ..render import apply_colormap, grid, resize, to_jpeg, to_png, upscale
+from ..render import DIVERGING, apply_colormap, grid, to_jpeg, to_png, upscale
+from ..render.colormaps import colorbar, limits
+from ..render.images import enlarge, readout
 from .base import CNNWidget, bundle
 
-COLORMAPS = ["viridis", "inferno", "magma", "gray", "RdBu_r"]
+# "auto": a diverging map centred on 0 for a layer with negative values (pre-activations),
+# a sequential one otherwise.
+COLORMAPS = ["auto", "viridis", "inferno", "magma", "gray", "RdBu_r"]
+SEQUENTIAL_DEFAULT = "viridis"
 ORDERS = [["strongest first", "activation"], ["in order", "index"]]
+SCALES = [["per channel", "channel"], ["shared by the layer", "layer"]]
+#: the enlarged channel is at most this many pixels a side (a whole-number upscale)
+DETAIL_SIDE = 256
 
 
 class FeatureMapViewer(CNNWidget):
@@ -21,8 +30,16 @@ class FeatureMapViewer(CNNWidget):
     channel enlarged beside the input photo, a layer picker and a colormap choice.
 
     ``FeatureMapViewer(model, image, layer=None, channel=0, order="activation",
-    colormap="viridis", max_channels=64)``. Click a tile (or move the channel slider) to enlarge
-    a channel; that only re-renders the cached maps of the layer.
+    colormap="auto", scale="channel", max_channels=64)``. Click a tile (or move the channel
+    slider) to enlarge a channel; that only re-renders the cached maps of the layer.
+
+    Colours: a layer with negative values (a convolution before its ReLU) is drawn with limits
+    symmetric around 0, so that 0 is the middle of the colormap (white in the diverging
+    ``"auto"`` map); a non-negative layer from 0 (dark) to its maximum. ``scale="channel"``
+    gives every tile its own limits (the structure of weak channels shows), ``"layer"`` one
+    pair of limits for the whole layer (strengths compare). ``legend`` is the colour bar and
+    ``legend_labels`` its numbers, for the enlarged channel. ``readout`` carries the enlarged
+    channel's values at its own resolution for the hover readout.
     """
 
     _esm = bundle("feature_map_viewer")
@@ -33,13 +50,20 @@ class FeatureMapViewer(CNNWidget):
     channel_max = Int(0).tag(sync=True)
     order = Unicode("activation", help='"activation" (strongest first) or "index"').tag(sync=True)
     order_options = List(default_value=ORDERS).tag(sync=True)
-    colormap = Unicode("viridis").tag(sync=True)
+    colormap = Unicode("auto", help='"auto" or a matplotlib colormap name').tag(sync=True)
     colormap_options = List(Unicode(), COLORMAPS).tag(sync=True)
+    scale = Unicode("channel", help='colour limits per "channel" or shared by the "layer"').tag(
+        sync=True
+    )
+    scale_options = List(default_value=SCALES).tag(sync=True)
     max_channels = Int(64, help="at most this many tiles in the grid").tag(sync=True)
     photo = Bytes(b"", help="the input as the model sees it (JPEG)").tag(sync=True)
     grid_layout = Dict(help="ncols, nrows and the channel of each tile, for clicks").tag(sync=True)
-    detail = Bytes(b"", help="the chosen channel at input size (PNG)").tag(sync=True)
+    detail = Bytes(b"", help="the chosen channel, each cell an equal block (PNG)").tag(sync=True)
     caption = Unicode("").tag(sync=True)
+    legend = Bytes(b"", help="the colour bar of the enlarged channel (PNG)").tag(sync=True)
+    legend_labels = List(Unicode(), help="the values at the colour bar's ticks").tag(sync=True)
+    readout = Dict(help="the enlarged channel's values, for the hover readout").tag(sync=True)
 
     def __init__(
         self,
@@ -48,13 +72,15 @@ class FeatureMapViewer(CNNWidget):
         layer: str | None = None,
         channel: int = 0,
         order: str = "activation",
-        colormap: str = "viridis",
+        colormap: str = "auto",
         max_channels: int = 64,
+        scale: str = "channel",
         **kwargs: Any,
     ):
         self.model = model
         self.image = load_image(image)
         self._maps = None
+        self._signed = False
         layers = model.spatial_layers
         if not layers:
             raise ModelError(
@@ -68,11 +94,14 @@ class FeatureMapViewer(CNNWidget):
             order=order,
             colormap=colormap,
             max_channels=max_channels,
+            scale=scale,
             **kwargs,
         )
         self._recompute = self.debounced(self._load_layer)
         self.observe(lambda _: self._recompute(), "layer")
-        self.observe(lambda _: self.attempt(self._draw_grid), ["order", "colormap", "max_channels"])
+        self.observe(lambda _: self.attempt(self._draw_grid), ["order", "max_channels"])
+        # The colours are shared by the grid and the enlarged channel: both follow them.
+        self.observe(lambda _: self.attempt(self._draw), ["colormap", "scale"])
         self.observe(lambda _: self.attempt(self._draw_detail), "channel")
         self.attempt(self._set_photo)
         self.attempt(self._load_layer)
@@ -93,11 +122,35 @@ class FeatureMapViewer(CNNWidget):
                 "(channels, height, width); pick a layer with spatial output"
             )
         self._maps = maps
+        self._signed = float(maps.min()) < 0
         self.channel_max = maps.shape[0] - 1
         if self.channel > self.channel_max:
             self.channel = 0  # observer redraws the detail
+        self._draw()
+
+    def _draw(self) -> None:
         self._draw_grid()
         self._draw_detail()
+
+    @property
+    def signed(self) -> bool:
+        """Whether the layer shown has negative values (its colours are centred on 0)."""
+        return self._signed
+
+    def _cmap(self) -> str:
+        if self.colormap == "auto":
+            return DIVERGING if self.signed else SEQUENTIAL_DEFAULT
+        return self.colormap
+
+    def _limits(self, values: np.ndarray) -> tuple[float, float]:
+        """Colour limits of one channel, or of the whole layer for a shared scale."""
+        if self.scale not in ("channel", "layer"):
+            raise ValueError(f"unknown scale {self.scale!r}: use 'channel' or 'layer'")
+        return limits(self._maps if self.scale == "layer" else values, self.signed)
+
+    def _paint(self, values: np.ndarray) -> np.ndarray:
+        lo, hi = self._limits(values)
+        return apply_colormap(values, self._cmap(), lo=lo, hi=hi)
 
     def _ordered(self) -> list[int]:
         n = self._maps.shape[0]
@@ -111,10 +164,7 @@ class FeatureMapViewer(CNNWidget):
         if self._maps is None:
             return
         shown = self._ordered()[: max(1, self.max_channels)]
-        lo, hi = float(self._maps.min()), float(self._maps.max())
-        tiles = [
-            upscale(apply_colormap(self._maps[c], self.colormap, lo=lo, hi=hi), 32) for c in shown
-        ]
+        tiles = [upscale(self._paint(self._maps[c]), 32) for c in shown]
         ncols = min(len(tiles), 8)
         self.view = to_png(grid(tiles, ncols=ncols, pad=2))
         self.grid_layout = {"ncols": ncols, "nrows": -(-len(tiles) // ncols), "channels": shown}
@@ -128,10 +178,15 @@ class FeatureMapViewer(CNNWidget):
                 f"{self._maps.shape[0]} channels"
             )
         fmap = self._maps[self.channel]
-        size = self.model.input_size
-        self.detail = to_png(resize(apply_colormap(fmap, self.colormap), size, nearest=True))
+        self.detail = to_png(enlarge(self._paint(fmap), DETAIL_SIDE))
+        self.readout = readout(fmap, "activation")
+        lo, hi = self._limits(fmap)
+        self.legend = to_png(colorbar(self._cmap(), width=128, height=10))
+        ticks = [lo, 0.0, hi] if self.signed else [lo, hi]
+        self.legend_labels = [f"{t:.3g}" for t in ticks]
+        scope = "per channel" if self.scale == "channel" else "shared by the layer"
         self.caption = (
             f"{self.layer} · channel {self.channel} of {self._maps.shape[0]} · "
             f"{fmap.shape[0]}×{fmap.shape[1]} · mean {fmap.mean():.3g} · "
-            f"max {fmap.max():.3g}"
+            f"min {fmap.min():.3g} · max {fmap.max():.3g} · colours {scope}"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -10,10 +11,25 @@ import numpy as np
 from traitlets import Bool, Dict, Float, Int, List, Unicode
 
 from ..core.errors import ModelError
-from ..engines.featureviz import OBJECTIVES, PARAMETERIZATIONS, ascent
+from ..core.layers import LayerNotFoundError
+from ..engines.featureviz import OBJECTIVES, PARAMETERIZATIONS, ObjectiveError, ascent
 from ..render import grid, to_png
-from .base import BackgroundWidget, Publisher, bundle, close_tree
+from .base import BackgroundWidget, Publisher, bundle, close_tree, readable
 from .method_picker import MethodPicker
+
+#: layer names offered when an objective names a layer the model does not have
+CLOSEST = 5
+
+
+def layer_hint(exc: LayerNotFoundError) -> str:
+    """The widget's short form of a LayerNotFoundError: the closest few names and a count,
+    not every layer of the model (150 names pushed the controls off the screen). The
+    engine's full message stays on the exception, for Python callers."""
+    closest = difflib.get_close_matches(str(exc.name), exc.valid, n=CLOSEST, cutoff=0.0)
+    return (
+        f"no layer {exc.name!r} in this model. Closest: {', '.join(closest)} "
+        f"({len(exc.valid)} layers in all; model.layers lists them)"
+    )
 
 
 class FeatureVisualizer(BackgroundWidget):
@@ -132,9 +148,10 @@ class FeatureVisualizer(BackgroundWidget):
         self._line = bq.Lines(
             x=np.zeros(0), y=np.zeros(0), scales={"x": x, "y": y}, colors=["#1976d2"]
         )
+        # Few, whole-number ticks: bqplot's default ticks on 420 px ran into one another.
         axes = [
-            bq.Axis(scale=x, label="step", side="bottom"),
-            bq.Axis(scale=y, label="loss", side="left"),
+            bq.Axis(scale=x, label="step", side="bottom", num_ticks=5, tick_format="d"),
+            bq.Axis(scale=y, label="loss", side="left", num_ticks=5, tick_format=".3g"),
         ]
         return bq.Figure(
             marks=[self._line],
@@ -171,19 +188,40 @@ class FeatureVisualizer(BackgroundWidget):
         return entry.fn(**entry.resolve(args))
 
     def _render(self, steps: int, stop: threading.Event | None = None):
-        return ascent(
-            self.model,
-            self._objectives(),
-            steps=steps,
-            size=self.size,
-            param=self.param,
-            param_args=self._params.values(),
-            decorrelate=self.decorrelate,
-            tv=self.tv,
-            l2=self.l2,
-            seed=self.seed,
-            stop=stop,
-        )
+        try:
+            return ascent(
+                self.model,
+                self._objectives(),
+                steps=steps,
+                size=self.size,
+                param=self.param,
+                param_args=self._params.values(),
+                decorrelate=self.decorrelate,
+                tv=self.tv,
+                l2=self.l2,
+                seed=self.seed,
+                stop=stop,
+            )
+        except LayerNotFoundError as exc:
+            raise ObjectiveError(layer_hint(exc)) from exc
+
+    def start(self) -> FeatureVisualizer:
+        """Start gradient ascent in the background. Objectives that cannot be rendered are
+        refused here, with the reason in ``error`` (kept visible), and nothing starts."""
+        if not self.is_alive:
+            try:
+                self._render(0)
+            except Exception as exc:  # noqa: BLE001 - shown in the widget
+                self.error = readable(exc)
+                return self
+        return super().start()
+
+    def _action_start(self, content: dict, buffers: list) -> None:
+        # The Start button: raise a refusal, since the action runs under attempt(), which
+        # clears `error` after a handler that returns (it would hide the message at once).
+        if not self.is_alive:
+            self._render(0)
+        self.start()
 
     def _preview(self) -> None:
         """The starting image (before any step), and the channel count of the layer."""

@@ -8,6 +8,7 @@ from traitlets import Dict, List, Unicode
 
 from ..engines.cam import CAM_METHODS, cam
 from ..engines.maps import Attribution
+from ..render.images import readout
 from .attribution_viewer import AttributionViewer
 from .base import bundle
 from .method_picker import MethodPicker
@@ -17,7 +18,10 @@ class GradCAMViewer(AttributionViewer):
     """A class activation map over the photo: layer picker (spatial layers, default the last),
     method picker (every method of ``cw.cam_methods``), the method's own parameters, target
     class picker with the top predictions, a second class side by side (``compare_target``)
-    and an alpha slider that only re-blends.
+    and an alpha slider that only re-blends. Beside the map: its deletion and insertion curves
+    and their areas (``faithfulness``, ``chart``), every method's scores on demand
+    (``score_all()``, ``compare``) and the sanity check (``sanity``); see
+    :class:`AttributionViewer`. It displays as ``show()``, the widget and the chart.
 
     ``GradCAMViewer(model, image, layer=None, method="gradcam", target=None, alpha=0.5)``.
     """
@@ -55,18 +59,37 @@ class GradCAMViewer(AttributionViewer):
             **kwargs,
         )
 
+    _registry = CAM_METHODS
+
     def _before_first_compute(self) -> None:
         self._methods = MethodPicker(self, CAM_METHODS)
 
-    def _attribute(self, target: int) -> Attribution:
+    def _method_params(self) -> dict:
+        return self._methods.values()
+
+    def _settings(self) -> tuple:
+        return (*super()._settings(), self.layer)
+
+    def _attribute(
+        self,
+        target: int,
+        model: Any = None,
+        method: str | None = None,
+        params: dict | None = None,
+    ) -> Attribution:
         return cam(
-            self.model,
+            self.model if model is None else model,
             self.image,
             layer=self.layer,
             target=target,
-            method=self.method,
-            **self._methods.values(),
+            method=method or self.method,
+            **(self._methods.values() if params is None else params),
         )
+
+    def _readout(self, a: Attribution) -> dict:
+        # The CAM at the layer's own resolution, signed (before its ReLU): what the method
+        # computed at each position of the layer.
+        return readout(a.raw, CAM_METHODS.get(a.method).label)
 
     def _describe(self, a: Attribution) -> str:
         return (

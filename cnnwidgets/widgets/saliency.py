@@ -20,6 +20,10 @@ class SaliencyViewer(AttributionViewer):
 
     ``SaliencyViewer(model, image, method="gradient", target=None, params=None, alpha=0.5)``;
     ``params`` sets the method's parameters, e.g. ``{"n_samples": 10}`` for SmoothGrad.
+    Beside the map: its deletion and insertion curves and their areas (``faithfulness``,
+    ``chart``), every method's scores on demand (``score_all()``, ``compare``) and the sanity
+    check (``sanity``); see :class:`AttributionViewer`. It displays as ``show()``, the widget
+    and the chart.
     """
 
     _esm = bundle("saliency_viewer")
@@ -46,12 +50,27 @@ class SaliencyViewer(AttributionViewer):
             model, image, target=target, method=method, params=dict(params or {}), **kwargs
         )
 
+    _registry = SALIENCY_METHODS
+
     def _before_first_compute(self) -> None:
         self._methods = MethodPicker(self, SALIENCY_METHODS)
 
-    def _attribute(self, target: int) -> Attribution:
+    def _method_params(self) -> dict:
+        return self._methods.values()
+
+    def _attribute(
+        self,
+        target: int,
+        model: Any = None,
+        method: str | None = None,
+        params: dict | None = None,
+    ) -> Attribution:
         return saliency(
-            self.model, self.image, target=target, method=self.method, **self._methods.values()
+            self.model if model is None else model,
+            self.image,
+            target=target,
+            method=method or self.method,
+            **(self._methods.values() if params is None else params),
         )
 
     def _describe(self, a: Attribution) -> str:

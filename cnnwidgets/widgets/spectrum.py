@@ -31,6 +31,13 @@ class SpectrumViewer(BackgroundWidget):
     optimized images of the channel (feature visualization, ``optimized_steps`` steps).
     ``spectrum`` is the engine's :class:`~cnnwidgets.ActivationSpectrum`. For a signed negative
     side, pass a pre-activation layer (:func:`cnnwidgets.pre_activation_layer`).
+
+    Scanning again never counts an image twice. A data source that can be read again from its
+    start (a folder, a Dataset, a DataLoader, a list, a tensor) is scanned afresh: ``spectrum``
+    becomes a new, empty one first, so Scan after Stop starts over and Scan after a finished
+    scan gives the same examples (or new ones, for a model that trained meanwhile). A one-shot
+    iterator (a generator, a stream) cannot restart: Scan goes on with the images it yields
+    next and adds them to what was found (``limit`` then counts per scan).
     """
 
     _esm = bundle("spectrum_viewer")
@@ -58,6 +65,7 @@ class SpectrumViewer(BackgroundWidget):
     ):
         self.model, self.data = model, data
         self.batch_size, self.limit = batch_size, limit
+        self._spectrum_args = (model, layer, channels, k)
         self.spectrum = ActivationSpectrum(model, layer, channels, k=k)
         tracked = self.spectrum.channels
         super().__init__(
@@ -102,18 +110,29 @@ class SpectrumViewer(BackgroundWidget):
     def _draw(self) -> None:
         self.view = self._figure()
 
+    @property
+    def continues(self) -> bool:
+        """Whether Scan goes on with new data (a one-shot iterator) instead of starting over."""
+        return isinstance(self.data, Iterator)
+
     def _work(self, stop: threading.Event) -> Iterator[Publisher]:
-        total_text = ""
+        if not self.continues and self.spectrum.images_seen:
+            # The source is read from its start again: an empty spectrum, or every image of
+            # this scan would be counted a second time (under new ids: the same crops twice).
+            model, layer, channels, k = self._spectrum_args
+            self.spectrum = ActivationSpectrum(model, layer, channels, k=k)
         for seen, total in self.spectrum.scan_iter(
             self.data, self.batch_size, stop=stop, limit=self.limit
         ):
-            total_text = f" / {total:,}" if total else ""
-            yield lambda seen=seen, total=total, t=total_text: self._publish(seen, total, t)
+            yield lambda seen=seen, total=total: self._publish(seen, total)
 
-    def _publish(self, seen: int, total: int | None, total_text: str) -> None:
+    def _publish(self, seen: int, total: int | None) -> None:
         self.images_seen = self.spectrum.images_seen
         self.progress = seen / total if total else 0.0
-        self.status = f"scanned {seen:,}{total_text} images"
+        if self.continues and self.images_seen > seen:
+            self.status = f"scanned {seen:,} more images ({self.images_seen:,} in all)"
+        else:
+            self.status = f"scanned {seen:,}{f' / {total:,}' if total else ''} images"
         # The figure costs far more than a progress update: redraw it about once a second.
         if time.monotonic() - self._last_figure >= FIGURE_INTERVAL:
             self._draw()

@@ -55,6 +55,7 @@ class TrainingMonitor(BackgroundWidget):
         self.train_kwargs = train_kwargs
         self.history: History | None = None
         self._events: list[TrainEvent] = []
+        self._run_epochs = epochs
         self._box = None
         self.status = "ready: press Start (or call run())"
         self.view = training_curves_png(None)
@@ -85,8 +86,15 @@ class TrainingMonitor(BackgroundWidget):
                 labels=["validation"],
             )
             axes = [
-                bq.Axis(scale=x, label="step", grid_lines="dashed"),
-                bq.Axis(scale=y, side="left", label=y_label, grid_lines="dashed"),
+                bq.Axis(scale=x, label="step", grid_lines="dashed", num_ticks=5, tick_format="d"),
+                bq.Axis(
+                    scale=y,
+                    side="left",
+                    label=y_label,
+                    grid_lines="dashed",
+                    num_ticks=5,
+                    tick_format=".2g",
+                ),
             ]
             fig = bq.Figure(
                 marks=[batch, val],
@@ -132,7 +140,7 @@ class TrainingMonitor(BackgroundWidget):
         val = f" · val accuracy {self.val_accuracy:.3f}" if self.val_accuracy is not None else ""
         done = " · stopped" if last.stopped else (" · done" if last.kind == "end" else "")
         self.status = (
-            f"epoch {last.epoch}/{self.epochs} · step {last.step}/{last.total_steps} · "
+            f"epoch {last.epoch}/{self._run_epochs} · step {last.step}/{last.total_steps} · "
             f"loss {last.loss:.3f} · accuracy {last.accuracy:.3f}{val} · "
             f"{last.time:.1f} s{done}"
         )
@@ -146,11 +154,13 @@ class TrainingMonitor(BackgroundWidget):
         self._events = []
         self.val_accuracy = None
         self.status = "starting..."
+        # The slider may move while this run trains; the status counts this run's epochs.
+        self._run_epochs = self.epochs
         self.history = train(
             self.model,
             self.train_data,
             self.val_data,
-            epochs=self.epochs,
+            epochs=self._run_epochs,
             lr=self.lr,
             seed=self.seed,
             callbacks=[self._on_event],

@@ -176,3 +176,33 @@ describe("grid click", () => {
     expect(tileAt({}, 0.5, 0.5)).toBeUndefined();
   });
 });
+
+describe("keys in a widget's controls", () => {
+  it("never reach the page's shortcuts, in the capture phase or the bubble phase", async () => {
+    const { frame } = await import("../src/components/layout");
+    const model = new FakeModel({ layer: "a", layer_options: ["a"], alpha: 0.5 });
+    const el = document.createElement("div");
+    document.body.append(el);
+    const f = frame(model, el, "test", d);
+    const field = slider(model, "alpha", { label: "Alpha" }, d);
+    f.controls.append(field);
+    const shortcuts: string[] = [];
+    const capture = (e: KeyboardEvent) => shortcuts.push(`capture ${e.key}`);
+    const bubble = (e: KeyboardEvent) => shortcuts.push(`bubble ${e.key}`);
+    document.addEventListener("keydown", capture, true);
+    document.addEventListener("keydown", bubble);
+    const press = (target: Element, key: string, init: KeyboardEventInit = {}) =>
+      target.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, ...init }));
+    const input = field.querySelector("input")!;
+    press(input, "ArrowUp");
+    press(input, "Enter", { shiftKey: true });
+    expect(shortcuts).toEqual([]);
+    press(f.root, "ArrowDown");  // not a control: the notebook's, as before
+    expect(shortcuts).toEqual(["capture ArrowDown", "bubble ArrowDown"]);
+    d.dispose();
+    press(document.body, "x");
+    expect(shortcuts.slice(-2)).toEqual(["capture x", "bubble x"]);
+    document.removeEventListener("keydown", capture, true);
+    document.removeEventListener("keydown", bubble);
+  });
+});

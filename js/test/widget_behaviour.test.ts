@@ -26,9 +26,35 @@ describe("FeatureMapViewer", () => {
     const cleanup = featureMaps.render({ model, el });
     clickAt(el.querySelector("[data-testid=view]") as HTMLElement, 75, 25);
     expect(model.get("channel")).toBe(1);
-    for (const id of ["layer", "order", "colormap", "channel", "upload", "photo", "detail"])
+    for (const id of ["layer", "order", "colormap", "scale", "channel", "upload", "photo", "detail",
+      "legend"])
       expect(el.querySelector(`[data-testid=${id}]`), id).not.toBeNull();
     cleanup();
+  });
+
+  it("names the tile under the pointer, reads the enlarged channel's values, labels the legend", () => {
+    const values = new Float32Array([0.5, -1.25, 2, 0]);
+    const model = new FakeModel({
+      view: png(), photo: png(), detail: png(), legend: png(), legend_labels: ["-2", "0", "2"],
+      layer: "a", layer_options: ["a"], channel: 0, channel_max: 3, caption: "",
+      grid_layout: { ncols: 2, nrows: 2, channels: [3, 1, 0, 2] },
+      readout: { label: "activation", size: [2, 2], shape: [2, 2], values: new DataView(values.buffer) },
+    });
+    const el = document.createElement("div");
+    const cleanup = featureMaps.render({ model, el });
+    const hover = (id: string, x: number, y: number) => {
+      const img = el.querySelector(`[data-testid=${id}]`) as HTMLElement;
+      img.getBoundingClientRect = () => ({ left: 0, top: 0, width: 100, height: 100 }) as DOMRect;
+      img.dispatchEvent(new MouseEvent("mousemove", { clientX: x, clientY: y }));
+    };
+    hover("view", 80, 80);
+    expect(el.querySelector("[data-testid=view-hover]")!.textContent).toContain("channel 2");
+    hover("detail", 80, 20);
+    expect(el.querySelector("[data-testid=detail-hover]")!.textContent).toBe("activation at x 1, y 0: -1.25");
+    const labels = [...el.querySelectorAll("[data-testid=legend-labels] span")].map((s) => s.textContent);
+    expect(labels).toEqual(["-2", "0", "2"]);
+    cleanup();
+    expect(model.listenerCount()).toBe(0);
   });
 });
 

@@ -36,9 +36,11 @@ def jupyter_server():
 
 
 @pytest.fixture(scope="session")
-def browser():
-    with harness.chromium() as b:
-        yield b
+def notebook7_server():
+    """Jupyter Notebook 7 (the ``notebook`` package), started only for the tests that use it."""
+    pytest.importorskip("notebook", reason="Jupyter Notebook 7 (pip install notebook) is missing")
+    with harness.jupyterlab(app="notebook") as server:
+        yield server
 
 
 def _name(request) -> str:

@@ -1,5 +1,5 @@
-"""Harness for the browser tests: a private JupyterLab server, headless Chromium, and helpers
-that open a notebook, run it, and drive and watch a widget in the page.
+"""Harness for the browser tests: a private JupyterLab (or Jupyter Notebook 7) server, headless
+Chromium, and helpers that open a notebook, run it, and drive and watch a widget in the page.
 
 Used by the pytest fixtures in ``conftest.py`` and by ``measure_latency.py``.
 """
@@ -69,9 +69,16 @@ class JupyterLab:
 
     The kernel spec points at *this* interpreter (the venv's), so the kernel imports the
     checkout's cnnwidgets and anywidget whatever `python` is on PATH.
+
+    ``app="notebook"`` starts Jupyter Notebook 7 (the ``notebook`` package) with the same
+    server flags instead; its pages differ (``/notebooks/<path>``, no workspaces), which
+    :attr:`notebook_url` hides from the tests.
     """
 
-    def __init__(self, workdir: Path | None = None):
+    def __init__(self, workdir: Path | None = None, app: str = "lab"):
+        if app not in ("lab", "notebook"):
+            raise ValueError(f"app must be 'lab' or 'notebook', got {app!r}")
+        self.app = app
         self._own_tmp = workdir is None
         self.base = Path(workdir or tempfile.mkdtemp(prefix="cnnw-e2e-"))
         self.root = self.base / "root"
@@ -135,7 +142,7 @@ class JupyterLab:
         cmd = [
             sys.executable,
             "-m",
-            "jupyterlab",
+            "jupyterlab" if self.app == "lab" else "notebook",
             "--no-browser",
             "--ServerApp.token=",
             "--ServerApp.password=",
@@ -144,9 +151,12 @@ class JupyterLab:
             "--ServerApp.port_retries=0",
             f"--ServerApp.root_dir={self.root}",
             "--ServerApp.disable_check_xsrf=True",
-            "--LabApp.news_url=",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
+        if self.app == "lab":
+            cmd += [
+                "--LabApp.news_url=",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
         self._log = open(self.log_path, "wb")
@@ -163,7 +173,7 @@ class JupyterLab:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(
-                    f"jupyterlab exited ({self.proc.returncode}):\n{self.log_tail()}"
+                    f"jupyter {self.app} exited ({self.proc.returncode}):\n{self.log_tail()}"
                 )
             with contextlib.suppress(OSError):
                 with urllib.request.urlopen(f"{self.url}/api/status", timeout=5) as r:
@@ -171,7 +181,18 @@ class JupyterLab:
                         return self
             time.sleep(0.5)
         self.stop()
-        raise RuntimeError(f"jupyterlab did not answer within {timeout} s:\n{self.log_tail()}")
+        raise RuntimeError(
+            f"jupyter {self.app} did not answer within {timeout} s:\n{self.log_tail()}"
+        )
+
+    def notebook_url(self, filename: str, page: str) -> str:
+        """The page that opens `filename`. JupyterLab gets a workspace per test page (`page`):
+        it would otherwise reopen, and start kernels for, the notebooks that earlier tests left
+        in the default workspace. Notebook 7 opens one notebook per page and has no workspaces."""
+        if self.app == "notebook":
+            return f"{self.url}/notebooks/{filename}"
+        ws = f"e2e-{page}".replace("_", "-")[:60]
+        return f"{self.url}/lab/workspaces/{ws}/tree/{filename}?reset"
 
     def log_tail(self, n: int = 4000) -> str:
         with contextlib.suppress(OSError):
@@ -226,8 +247,8 @@ class JupyterLab:
 
 
 @contextlib.contextmanager
-def jupyterlab():
-    server = JupyterLab()
+def jupyterlab(app: str = "lab"):
+    server = JupyterLab(app=app)
     try:
         yield server.start()
     finally:
@@ -275,11 +296,13 @@ LIVE_LABS: list[Lab] = []
 class Lab:
     """One browser page on the server: opens notebooks, runs them, finds widgets."""
 
-    def __init__(self, browser, server: JupyterLab, name: str):
+    def __init__(
+        self, browser, server: JupyterLab, name: str, viewport: tuple[int, int] = (1400, 1400)
+    ):
         LIVE_LABS.append(self)
         self.server = server
         self.name = name
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1400})
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         self.context.add_init_script(PROBE_JS)
         self.page = self.context.new_page()
         self.page.set_default_timeout(seconds(60) * 1000)
@@ -315,11 +338,8 @@ class Lab:
 
     def open_notebook(self, filename: str, cells: list[str], run: bool = True) -> None:
         self.server.write_notebook(filename, cells)
-        # A workspace per page: JupyterLab would otherwise reopen (and start kernels for) the
-        # notebooks that earlier tests left in the default workspace.
-        ws = f"e2e-{self.name}".replace("_", "-")[:60]
         self.page.goto(
-            f"{self.server.url}/lab/workspaces/{ws}/tree/{filename}?reset",
+            self.server.notebook_url(filename, self.name),
             wait_until="domcontentloaded",
             timeout=seconds(120) * 1000,
         )

@@ -4,6 +4,7 @@ rate of gradient ascent as the page shows it is recorded (never asserted)."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -94,6 +95,56 @@ def test_feature_visualizer_start_stop(notebook):
     )
 
 
+def overlapping_tick_labels(lab, cell: int) -> list:
+    """Pairs of tick labels of one axis (same baseline) in a cell's charts whose boxes overlap."""
+    return (
+        lab.cells()
+        .nth(cell)
+        .locator(".jp-OutputArea")
+        .evaluate(
+            """el => {
+                const boxes = [...el.querySelectorAll('svg .tick text')]
+                    .map(t => [t.textContent, t.getBoundingClientRect()])
+                    .filter(([s, r]) => s && r.width > 0);
+                const out = [];
+                boxes.forEach(([a, ra], i) => boxes.slice(i + 1).forEach(([b, rb]) => {
+                    if (Math.abs(ra.bottom - rb.bottom) < 2 && ra.left < rb.right
+                        && rb.left < ra.right) out.push([a, b]);
+                }));
+                return {n: boxes.length, out};
+            }"""
+        )
+    )
+
+
+def test_feature_visualizer_errors_and_loss_axis(notebook):
+    w = notebook.widget(VIS, kind="feature-visualizer")
+    # After the run above the loss chart has a step axis: its labels do not run together.
+    ticks = overlapping_tick_labels(notebook, VIS)
+    assert ticks["n"] >= 4 and ticks["out"] == [], ticks
+
+    # A layer the model lacks: the message names the closest few layers, not all 150.
+    field = w.input_of("objective")
+    field.fill("_blocks.3._project_cnv:1")
+    field.press("Enter")
+    text = w.wait_error()
+    assert (
+        "no layer '_blocks.3._project_cnv'" in text and "Closest: _blocks.3._project_conv" in text
+    )
+    assert len(text) < 400, text
+    # Start stays in view under the banner; pressing it keeps the message and starts nothing.
+    assert w.control("start").is_visible()
+    w.click("start")
+    time.sleep(seconds(3))
+    assert w.error_text() == text, "Start hid the error message"
+    assert w.control("start").is_enabled() and w.control("stop").is_disabled()
+    w.screenshot("bad-objective")
+
+    field.fill("")
+    field.press("Enter")
+    wait_for(lambda: w.error_text() == "", 30, "the error stayed after a valid objective", notebook)
+
+
 def test_spectrum_viewer_scan_stop(notebook):
     w = notebook.widget(SPECTRUM)
     w.wait_painted()
@@ -129,6 +180,22 @@ def test_spectrum_viewer_scan_stop(notebook):
     w.change("channel", lambda: w.press("channel", "ArrowUp"))
     w.screenshot("stopped-channel-1")
 
+    # Scan again: the same data set is scanned afresh (the progress starts over), so the
+    # examples hold every image once: the count is that of this scan, not added to the last.
+    w.click("start")
+    wait_for(
+        lambda: w.text("status").startswith("scanned") and 0 < w.progress() < p_stop,
+        120,
+        "the second scan did not start over",
+        notebook,
+    )
+    w.click("stop")
+    wait_for(lambda: w.control("start").is_enabled(), 60, "Scan was not enabled again", notebook)
+    final = w.text("status")
+    m = re.fullmatch(r"stopped: ([\d,]+) images scanned", final)
+    assert m, final
+    assert int(m.group(1).replace(",", "")) == round(w.progress() * 2000), (final, w.progress())
+
 
 def test_training_monitor_start_stop(notebook):
     w = notebook.widget(TRAINING, kind="training-monitor")
@@ -147,6 +214,7 @@ def test_training_monitor_start_stop(notebook):
         "training-running", notebook.cells().nth(TRAINING).locator(".jp-OutputArea")
     )
 
+    epoch_before = int(re.match(r"epoch (\d+)/50", w.text("status")).group(1))
     w.click("stop")
     wait_for(
         lambda: w.control("start").is_enabled(),
@@ -154,6 +222,10 @@ def test_training_monitor_start_stop(notebook):
         "Start was not enabled again after Stop",
         notebook,
     )
+    # The final status is where training got to, never an epoch back from what it showed.
+    final = w.text("status")
+    m = re.match(r"epoch (\d+)/50 · .* · stopped$", final)
+    assert m and int(m.group(1)) >= epoch_before, (epoch_before, final)
     p_stop = w.progress()
     time.sleep(3)
     assert w.progress() == p_stop < 1, "training went on after Stop"

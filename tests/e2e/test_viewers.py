@@ -4,9 +4,13 @@ stays usable. Latencies of control change -> new picture are recorded, never ass
 
 from __future__ import annotations
 
+import base64
+import re
+import time
+
 import pytest
 
-from .harness import median, record
+from .harness import median, record, seconds
 
 
 def photo_bytes(name: str = "coffee") -> bytes:
@@ -29,14 +33,42 @@ CELLS = [
     "cw.GradCAMViewer(m, 'cat')",
     "cw.ConvolutionExplorer()",
     "cw.Explorer(m, 'cat')",
+    # The digits model of notebook 01: one input channel.
+    "digits = cw.load_model('simple_cnn', num_classes=10, in_channels=1, input_size=28,\n"
+    "                       device='cpu')\n"
+    "cw.FeatureMapViewer(digits, 'cat')",
 ]
-FILTERS, FEATURE_MAPS, SALIENCY, GRADCAM, CONVOLUTION, EXPLORER = 1, 2, 3, 4, 5, 6
+FILTERS, FEATURE_MAPS, SALIENCY, GRADCAM, CONVOLUTION, EXPLORER, GRAYSCALE = 1, 2, 3, 4, 5, 6, 7
 
 
 @pytest.fixture(scope="module")
 def viewers(module_lab):
     module_lab.open_notebook("viewers.ipynb", CELLS)
     return module_lab
+
+
+def drop_file(w, name: str, data: bytes, mime: str) -> None:
+    """Drops a file on a widget as a user dragging it from the desktop does."""
+    w.root.evaluate(
+        """(el, [name, b64, mime]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, {type: mime}));
+            const zone = el.matches('[data-dropzone]') ? el : el.querySelector('[data-dropzone]');
+            zone.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true,
+                                                      cancelable: true}));
+        }""",
+        [name, base64.b64encode(data).decode(), mime],
+    )
+
+
+def wait_for_text(w, testid: str, text: str, lab, timeout: float = 120) -> None:
+    deadline = time.time() + seconds(timeout)
+    while time.time() < deadline:
+        if text in w.text(testid):
+            return
+        time.sleep(0.3)
+    lab.fail(f"{testid!r} never said {text!r}: {w.text(testid)!r}")
 
 
 def other_index(w, testid, step=1):
@@ -103,6 +135,31 @@ def test_feature_map_viewer(viewers):
     assert f"channel {w.value('channel')}" in w.control("caption").inner_text()
     w.screenshot("channel")
 
+    # The colormap reaches the enlarged channel and its legend, not only the grid.
+    w.change("colormap", lambda: w.select("colormap", label="gray"), picture="detail")
+    w.change("colormap", lambda: w.select("colormap", label="auto"), picture="detail")
+    assert len(w.control("legend-labels").locator("span").all_inner_texts()) in (2, 3)
+
+    # Hovering the enlarged channel reads out the value under the pointer, at the map's own
+    # resolution (the caption says which): here the cell in column W // 3, row H // 4.
+    rows, cols = (int(n) for n in re.search(r"(\d+)×(\d+)", w.text("caption")).groups())
+    detail = w.control("detail")
+    box = detail.bounding_box()
+    col, row = cols // 3, rows // 4
+    detail.hover(
+        position={
+            "x": box["width"] * (col + 0.5) / cols,
+            "y": box["height"] * (row + 0.5) / rows,
+        }
+    )
+    w.page.wait_for_function(
+        "el => el.textContent.startsWith('activation at')",
+        arg=w.control("detail-hover").element_handle(),
+    )
+    hover = w.text("detail-hover")
+    assert re.fullmatch(rf"activation at x {col}, y {row}: -?[0-9.e+-]+", hover), hover
+    w.screenshot("hover")
+
     # Sort order over the cached maps: the grid is laid out again.
     order_ms = [
         w.change("order", lambda: w.select("order", label=label)).latency_ms
@@ -127,6 +184,22 @@ def test_saliency_viewer(viewers):
     w = viewers.widget(SALIENCY)
     w.wait_painted()
     w.screenshot("shown")
+
+    # Each method shows its own parameters, and only those.
+    def params():
+        return sorted(
+            e.get_attribute("data-testid")
+            for e in w.root.locator('[data-testid^="param-"]:visible').all()
+            if not e.get_attribute("data-testid").endswith("-value")
+        )
+
+    w.change("method", lambda: w.select("method", label="SmoothGrad"))
+    assert {"param-n_samples", "param-noise"} <= set(params()), params()
+    w.screenshot("smoothgrad-params")
+    w.change("method", lambda: w.select("method", label="Integrated Gradients"))
+    assert "param-steps" in params() and "param-noise" not in params(), params()
+    w.change("method", lambda: w.select("method", label="gradient"))
+    assert params() == [], params()
 
     target = w.change("target", lambda: w.select("target", index=1))
     assert "class" in w.control("caption").inner_text()
@@ -211,6 +284,11 @@ def test_convolution_explorer(viewers):
     edit = w.change("kernel-0-0", lambda: (cell.fill("5"), cell.press("Enter")))
     w.screenshot("kernel-stride-step")
 
+    # The Size slider sizes the numbers grid too (7 x 7 to start with): a row and a column more.
+    assert w.value("size") == "7"
+    w.change("size", lambda: w.press("size", "ArrowUp"), picture="input_view")
+    assert w.value("size") == "8" and "(8 + " in w.text("formula"), w.text("formula")
+
     check_upload_error(w, "stride", lambda: w.press("stride", "ArrowDown"))
     record(
         "test_convolution_explorer",
@@ -220,6 +298,15 @@ def test_convolution_explorer(viewers):
             "weight_edit_ms": edit.latency_ms,
         },
     )
+
+
+def test_a_grayscale_models_photo_shows(viewers):
+    w = viewers.widget(GRAYSCALE)
+    w.wait_painted(picture="photo")
+    photo = w.control("photo")
+    size = photo.evaluate("el => [el.naturalWidth, el.naturalHeight, el.dataset.mime]")
+    assert size == [28, 28, "image/jpeg"], size  # decoded: no broken-image icon
+    assert w.error_text() == ""
 
 
 def test_explorer(viewers):
@@ -253,6 +340,26 @@ def test_explorer(viewers):
     assert cam.signature() != cam_before, "the Grad-CAM view did not follow the uploaded photo"
     assert (cam.error_text(), maps.error_text()) == ("", "")
     viewers.screenshot("explorer-uploaded", viewers.cells().nth(EXPLORER).locator(".jp-OutputArea"))
+
+    # One dashboard, one upload control and one photo: the header's.
+    out = viewers.cells().nth(EXPLORER).locator(".jp-OutputArea")
+    assert out.locator('[data-testid="upload"]:visible').count() == 1
+    assert out.locator('[data-testid="photo"]:visible').count() == 0
+    # A photo dropped on a part goes to the whole dashboard, the header included.
+    sal = viewers.widget(EXPLORER, kind="saliency-viewer")
+    cam_before, sal_before = cam.signature(), sal.signature()
+    drop_file(sal, "cat.jpg", photo_bytes("cat"), "image/jpeg")
+    wait_for_text(header, "predictions", "cat", viewers)
+    # The parts recompute off the kernel's thread: their new pictures come after the header's.
+    for part, before in ((cam, cam_before), (sal, sal_before)):
+        deadline = time.time() + seconds(120)
+        while part.signature() == before and time.time() < deadline:
+            time.sleep(0.3)
+        assert part.signature() != before, "a part did not follow the dropped photo"
+        part.wait_quiet()
+    assert (header.error_text(), cam.error_text(), sal.error_text(), maps.error_text()) == (
+        ("",) * 4
+    )
 
     header.upload("upload", "notes.txt", b"these are notes, not pixels", "text/plain")
     text = header.wait_error()

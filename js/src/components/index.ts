@@ -12,3 +12,5 @@ export * from "./grid_click";
 export * from "./checkbox";
 export * from "./text_input";
 export * from "./param_panel";
+export * from "./hover_readout";
+export * from "./legend";

@@ -16,11 +16,28 @@ export function frame(model: WidgetModel, el: HTMLElement, kind: string, d: Disp
     errorBanner(model, d), controls, body);
   el.append(root);
   d.add(() => root.remove());
+  keepKeys(root, d);
   // A recompute in the kernel dims the pictures until the new one arrives.
   const busy = () => root.classList.toggle("cnnw-busy", Boolean(model.get("busy")));
   d.listen(model, "busy", busy);
   busy();
   return { root, controls, body };
+}
+
+/** Keys pressed in a control of `root` are for that control, not for the notebook's shortcuts.
+ * JupyterLab hands keydown to its shortcuts as the event bubbles, so a control that stops
+ * propagation keeps its keys; Jupyter Notebook 7 takes keydown on the way down (the capture
+ * phase, on the document), before the control sees it: arrow keys on a slider moved the active
+ * cell instead. A listener on the window in the capture phase runs before both, so a control
+ * keeps its keys in either front end, as the components' own stopPropagation does in JupyterLab. */
+export function keepKeys(root: HTMLElement, d: Disposer): void {
+  d.dom(window, "keydown", (e: KeyboardEvent) => {
+    const t = e.target;
+    if (!(t instanceof Element) || t === root || !root.contains(t)) return;
+    if (t.matches("input, select, textarea, button, summary, [contenteditable]")) {
+      e.stopPropagation();
+    }
+  }, true);
 }
 
 export function figure(caption: HTMLElement | null, ...children: Node[]): HTMLElement {

@@ -31,14 +31,15 @@ export class Disposer {
     this.add(() => model.off(event, callback));
   }
 
-  /** A DOM listener that is removed on dispose. */
+  /** A DOM listener that is removed on dispose (`capture`: in the capture phase). */
   dom<K extends keyof HTMLElementEventMap>(
     target: HTMLElement | Document | Window,
     type: K | string,
     handler: (ev: any) => void,
+    capture = false,
   ): void {
-    target.addEventListener(type, handler);
-    this.add(() => target.removeEventListener(type, handler));
+    target.addEventListener(type, handler, capture);
+    this.add(() => target.removeEventListener(type, handler, capture));
   }
 
   dispose(): void {

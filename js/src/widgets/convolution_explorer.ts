@@ -196,7 +196,8 @@ function render({ model, el }: RenderProps): () => void {
   const f = frame(model, el, "convolution-explorer", d);
   f.controls.append(
     select(model, "source", { label: "Input" }, d),
-    slider(model, "size", { label: "Size", min: 8, max: 64 }, d),
+    // The range follows the source: the numbers grid (3 to 16) or a photo (4 to 128).
+    slider(model, "size", { label: "Size", minTrait: "size_min", maxTrait: "size_max" }, d),
     select(model, "kernel_name", { label: "Kernel" }, d),
     slider(model, "kernel_size", { label: "Kernel size", min: 1, max: 7 }, d),
     slider(model, "stride", { label: "Stride", min: 1, max: 4 }, d),

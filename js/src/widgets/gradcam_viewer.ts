@@ -1,13 +1,18 @@
 // GradCAMViewer: layer, method and target pickers, the method's own parameters, a second class
-// to compare, alpha, and the heat map over the photo beside the photo itself.
+// to compare, alpha, and the heat map over the photo beside the photo itself. Below: how
+// faithful the map is (deletion / insertion areas, average drop; the curves are the bqplot
+// chart beside the widget), every method's scores on demand, and the sanity check on a model
+// with randomised top layers.
 import {
-  Disposer, RenderProps, dropZone, figure, frame, imageView, paramPanel, select, slider, textView,
-  uploadButton,
+  Disposer, RenderProps, hoverReadout, checkbox, dropZone, figure, frame, imageView, paramPanel, select, slider,
+  textView, uploadButton,
 } from "../components";
+import { faithfulnessLine, scoreAll } from "../components/score_table";
 
 function render({ model, el }: RenderProps): () => void {
   const d = new Disposer();
   const f = frame(model, el, "gradcam-viewer", d);
+  const scores = scoreAll(model, d);
   f.controls.append(
     select(model, "layer", { label: "Layer" }, d),
     select(model, "method", { label: "Method" }, d),
@@ -15,13 +20,18 @@ function render({ model, el }: RenderProps): () => void {
     select(model, "target", { label: "Class" }, d),
     select(model, "compare_target", { label: "Compare with" }, d),
     slider(model, "alpha", { label: "Alpha", min: 0, max: 1, step: 0.05 }, d),
+    checkbox(model, "sanity", "Sanity check", d),
+    scores.button,
     uploadButton(model, d),
   );
+  const view = imageView(model, "view", { alt: "{alt}" }, d);
+  const mapFigure = figure(textView(model, "caption", d), view,
+    hoverReadout(model, view, "readout", d, "view-hover"));
   f.body.append(
-    figure(textView(model, "caption", d), imageView(model, "view", { alt: "class activation map" }, d)),
+    mapFigure,
     figure(null, imageView(model, "photo", { alt: "input" }, d)),
   );
-  f.root.append(textView(model, "method_help", d, "cnnw-help"));
+  f.root.append(faithfulnessLine(model, d), scores.table, textView(model, "method_help", d, "cnnw-help"));
   dropZone(model, f.root, d);
   return () => d.dispose();
 }
