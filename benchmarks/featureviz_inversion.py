@@ -14,11 +14,17 @@ the objective is bound to the run (one forward pass of the 8 photos, counted aga
 Lucent gets a fresh copy of the module per call (its hooks are never removed). Both sides are
 timed interleaved, in an order shuffled every round (``timing.time_interleaved``), and the
 ratio is the median of per-round ratios. Timed with them: the floor of our step, the model's
-forward pass to the layer and backward pass to the input for the 8 images (``floor_step``).
-The inversion reached is measured the same way for both, independently of either library:
+forward pass to the layer and backward pass to the input for the 8 images (``floor_step``),
+on the model itself and on the copy our steps run (batch norms folded, ``fold.py``).
+``--before`` adds our render as it ran before batch-norm folding and before Conv2dSame stopped
+copying its input into a padded tensor (``featureviz_vs_lucent.before_model``), and lucent on
+that older module (lucent runs our module, so the padding change speeds it up too);
+``--input-size N`` adds our render fed to the model at N pixels (its targets too). The
+inversion reached is measured the same way for every side, independently of either library:
 the final images upscaled (bilinear) to 224, one forward pass, cosine with the target.
 
     python -m benchmarks.featureviz_inversion [--steps 16] [--size 128] [--layer _blocks.6]
+    python -m benchmarks.featureviz_inversion --steps 8 --threads 1 --before --input-size 128
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import cnnwidgets as cw
 from cnnwidgets.core import capture, preserved, run_until_captured
 from cnnwidgets.core.inputs import input_layout
 from cnnwidgets.engines.featureviz import activation_match, ascent
+from cnnwidgets.engines.featureviz.fold import folded
 from cnnwidgets.engines.featureviz.targets import fit_images, layer_activations, load_images
 
 from .timing import time_interleaved
@@ -62,7 +69,14 @@ def cosines(model, layer: str, images: np.ndarray, target: torch.Tensor) -> list
 
 
 def ours(
-    model, objective, n: int, steps: int, size: int, seed: int = 0, chunk: int | None = None
+    model,
+    objective,
+    n: int,
+    steps: int,
+    size: int,
+    seed: int = 0,
+    chunk: int | None = None,
+    **settings,
 ) -> np.ndarray:
     """Our render loop and final images only, like ``render_vis`` (the result's extra
     evaluation without transforms is left out). The objective's photos are loaded once, by
@@ -76,6 +90,7 @@ def ours(
         seed=seed,
         transforms=None,
         chunk=chunk,
+        **settings,
     )
     for _ in run:
         pass
@@ -119,16 +134,18 @@ def lucent(
     return images[-1]
 
 
-def floor_step(model, layer: str, x: torch.Tensor, chunk: int) -> None:
+def floor_step(model, layer: str, x: torch.Tensor, chunk: int, module=None) -> None:
     """The least one step of ours has to do: for each chunk of ``x`` (the 8 inputs at the
     model's input size), a forward pass that ends at ``layer`` and a backward pass to the
-    input with frozen weights. Ours runs the model in chunks of ``chunk`` images."""
-    module = model.module_of(layer)
+    input with frozen weights. Ours runs the model in chunks of ``chunk`` images. ``module``:
+    run this module (the folded copy) instead of the model's own."""
+    module = model.module if module is None else module
+    target = module.get_submodule(model.layer_info[layer].module_name)
     with preserved(model.module):
         for i in range(0, x.shape[0], chunk):
             xi = x[i : i + chunk].detach().requires_grad_(True)
-            with capture({layer: module}, stop_after_last=True, transform=torch.Tensor.clone) as st:
-                run_until_captured(lambda: model.module(input_layout(xi, model)))
+            with capture({layer: target}, stop_after_last=True, transform=torch.Tensor.clone) as st:
+                run_until_captured(lambda: module(input_layout(xi, model)))
             st[layer].square().mean().backward()
 
 
@@ -144,10 +161,13 @@ def run(
     peer_layout: str = "pytorch",
     device: str = "cpu",
     chunk: int | None = None,
+    before: bool = False,
+    input_size: int | None = None,
 ) -> dict:
     """Time both sides (interleaved rounds of ``steps`` steps each) and measure the inversion
     each reaches; returns a flat dict with seconds per step and the ratio. ``chunk``: images
-    per forward pass of ours (default Ascent's: 1 on the CPU, all elsewhere)."""
+    per forward pass of ours (default Ascent's: 1 on the CPU, all elsewhere). ``before``,
+    ``input_size``: the extra sides of the module docstring."""
     model = cw.load_model(model_name, device=device)
     names = PHOTOS
     target = targets(model, layer, size, names)
@@ -164,15 +184,51 @@ def run(
     x = model.normalize(torch.rand(len(names), 3, *model.input_size, device=model.device))
     if chunk is None:
         chunk = 1 if model.device.type == "cpu" else len(names)  # Ascent's default
+    # What our steps run: the copy with the batch norms folded, where Ascent folds by default.
+    run_module = folded(model).module if model.device.type == "cpu" else model.module
+
+    fns = {
+        "ours": ours_fn,
+        "lucent": lucent_fn,
+        "floor": lambda: floor_step(model, layer, x, chunk),
+        # the same passes with the 8 images as one batch, for comparison
+        "floor_batch": lambda: floor_step(model, layer, x, len(names)),
+        "floor_folded": lambda: floor_step(model, layer, x, chunk, run_module),
+    }
+    if before:
+        from .featureviz_vs_lucent import BEFORE, before_model
+
+        old = before_model(model_name, device)
+
+        def before_fn():
+            last["before"] = ours(old, objective, len(names), steps, size, seed, chunk, **BEFORE)
+
+        fns["before"] = before_fn
+
+        def lucent_before_fn():
+            last["lucent_before"] = lucent(old, layer, target, steps, size, seed, peer_layout)
+
+        fns["lucent_before"] = lucent_before_fn
+    if input_size:
+        # Its own objective: targets bound at the render's input size.
+        native_objective = activation_match(layer, list(names))
+
+        def native_fn():
+            last["native"] = ours(
+                model,
+                native_objective,
+                len(names),
+                steps,
+                size,
+                seed,
+                chunk,
+                input_size=input_size,
+            )
+
+        fns["native"] = native_fn
 
     t = time_interleaved(
-        {
-            "ours": ours_fn,
-            "lucent": lucent_fn,
-            "floor": lambda: floor_step(model, layer, x, chunk),
-            # the same passes with the 8 images as one batch, for comparison
-            "floor_batch": lambda: floor_step(model, layer, x, len(names)),
-        },
+        fns,
         device=device,
         warmup=1,
         min_rounds=min_rounds,
@@ -196,9 +252,24 @@ def run(
         "floor_ratio": t.ratio("floor", "lucent") * steps,
         "floor_batch_s_per_step": t.median("floor_batch"),
         "floor_batch_ratio": t.ratio("floor_batch", "lucent") * steps,
-        "ours_cosine": float(np.mean(cosines(model, layer, last["ours"], target))),
-        "lucent_cosine": float(np.mean(cosines(model, layer, last["lucent"], target))),
+        "floor_folded_s_per_step": t.median("floor_folded"),
+        "floor_folded_ratio": t.ratio("floor_folded", "lucent") * steps,
+        "per_round_s_per_step": {
+            k: [round(v / (1 if k.startswith("floor") else steps), 4) for v in t[k].samples]
+            for k in fns
+        },
     }
+    for k in last:
+        out[f"{k}_cosine"] = float(np.mean(cosines(model, layer, last[k], target)))
+    if before:
+        out["before_s_per_step"] = t.median("before") / steps
+        out["before_ratio"] = t.ratio("before", "lucent_before")
+        out["after_over_before"] = t.ratio("ours", "before")
+        out["lucent_after_over_before"] = t.ratio("lucent", "lucent_before")
+    if input_size:
+        out["input_size"] = input_size
+        out["native_s_per_step"] = t.median("native") / steps
+        out["native_ratio"] = t.ratio("native", "lucent")
     return out
 
 
@@ -245,6 +316,10 @@ def main(argv=None):
     p.add_argument("--budget", type=float, default=60.0, help="seconds of timing")
     p.add_argument("--device", default="cpu")
     p.add_argument("--chunk", type=int, default=None, help="images per forward pass of ours")
+    p.add_argument("--before", action="store_true", help="also time ours before this change")
+    p.add_argument(
+        "--input-size", type=int, default=None, help="also time ours fed to the model at N px"
+    )
     p.add_argument(
         "--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)"
     )
@@ -260,6 +335,8 @@ def main(argv=None):
         budget_s=a.budget,
         device=a.device,
         chunk=a.chunk,
+        before=a.before,
+        input_size=a.input_size,
     )
     print(json.dumps(out, indent=2))
 

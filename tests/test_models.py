@@ -61,6 +61,73 @@ def test_same_padding_matches_tensorflow_rule():
     assert torch.equal(out, ref)
 
 
+def _same_conv_by_explicit_padding(conv: Conv2dSame, x: torch.Tensor) -> torch.Tensor:
+    """The padding path Conv2dSame used for every input: TF's "SAME" pads with F.pad, then
+    an unpadded convolution."""
+    ih, iw = x.shape[-2:]
+    (kh, kw), (sh, sw) = conv.kernel_size, conv.stride
+    pad_h = max((-(-ih // sh) - 1) * sh + kh - ih, 0)
+    pad_w = max((-(-iw // sw) - 1) * sw + kw - iw, 0)
+    x = nn.functional.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+    return nn.functional.conv2d(
+        x, conv.weight, conv.bias, conv.stride, 0, conv.dilation, conv.groups
+    )
+
+
+@pytest.mark.parametrize(
+    "kernel, stride, groups, size, copies_x",
+    [
+        (3, 1, 8, (14, 14), False),  # Lite0's stride-1 depthwise convolutions: symmetric
+        (5, 1, 8, (13, 15), False),
+        (3, 1, 1, (10, 10), False),  # dense
+        (3, 2, 8, (15, 15), False),  # stride 2 on an odd size pads 1 and 1
+        (3, 2, 8, (14, 14), "weight grad"),  # even size pads 0 and 1: zero-led kernel
+        (5, 2, 8, (14, 15), "weight grad"),  # 1 and 2
+        (5, 2, 8, (15, 14), "weight grad"),  # symmetric one way, not the other
+        (3, 2, 1, (14, 14), True),  # dense (the stem): F.pad
+    ],
+)
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("weight_grad", [False, True])
+def test_same_padding_without_a_padded_copy_gives_the_explicit_paddings_values(
+    kernel, stride, groups, size, copies_x, channels_last, weight_grad
+):
+    from torch.overrides import TorchFunctionMode
+
+    padded = []
+
+    class RecordPads(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func is nn.functional.pad:
+                padded.append(tuple(args[0].shape))
+            return func(*args, **(kwargs or {}))
+
+    torch.manual_seed(0)
+    conv = Conv2dSame(8, 8, kernel, stride=stride, groups=groups, bias=True)
+    conv.requires_grad_(weight_grad)
+    x = torch.randn(2, 8, *size)
+    if channels_last:
+        conv.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    outs, grads, weight_grads = [], [], []
+    for fn in (conv, lambda x: _same_conv_by_explicit_padding(conv, x)):
+        xi = x.clone().requires_grad_(True)
+        conv.weight.grad = None
+        with RecordPads():
+            out = fn(xi)
+        out.backward(torch.linspace(-1, 1, out.numel()).view(out.shape))
+        outs.append(out.detach())
+        grads.append(xi.grad)
+        weight_grads.append(conv.weight.grad)  # training goes through the same forward
+    # Conv2dSame copies x into a padded tensor only where asked; the old path always did.
+    copies = copies_x is True or (copies_x == "weight grad" and weight_grad)
+    assert padded.count(tuple(x.shape)) == (2 if copies else 1)
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-6, atol=1e-6)
+    if weight_grad:
+        torch.testing.assert_close(weight_grads[0], weight_grads[1], rtol=1e-5, atol=1e-5)
+
+
 def test_layers_shapes_and_default_cam_layer(lite0):
     info = lite0.layer_info
     assert lite0.layers[0] == "_conv_stem"

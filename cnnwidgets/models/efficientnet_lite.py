@@ -33,6 +33,10 @@ BN_MOMENTUM = 0.01
 class Conv2dSame(nn.Conv2d):
     """Conv2d with TensorFlow's "SAME" padding, computed for whatever input size arrives."""
 
+    # Its output is conv(pad(x), weight) + bias: batch-norm folding may scale its weight
+    # (cnnwidgets.engines.featureviz.fold).
+    linear_in_weight = True
+
     def __init__(
         self,
         in_ch: int,
@@ -52,8 +56,31 @@ class Conv2dSame(nn.Conv2d):
         sh, sw = self.stride
         pad_h = max((math.ceil(ih / sh) - 1) * sh + kh - ih, 0)
         pad_w = max((math.ceil(iw / sw) - 1) * sw + kw - iw, 0)
-        if pad_h or pad_w:
-            x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+        top, left = pad_h // 2, pad_w // 2
+        bottom, right = pad_h - top, pad_w - left
+        if (top, left) == (bottom, right):
+            # Symmetric (stride 1 with an odd kernel, among others): the convolution pads by
+            # itself, without a padded copy of x in the forward pass and of its gradient in the
+            # backward pass.
+            return F.conv2d(
+                x, self.weight, self.bias, self.stride, (top, left), self.dilation, self.groups
+            )
+        weight_grad = torch.is_grad_enabled() and self.weight.requires_grad
+        if self.groups > 1 and self.dilation == (1, 1) and not weight_grad and x.is_cpu:
+            # TF pads one more row (column) at the bottom (right). A kernel with a leading row
+            # (column) of zeros, padded by the larger amount on both sides, gives the same
+            # sums for finite x (the extra tap adds 0 * x): no padded copy of x either. Only
+            # for grouped (depthwise) convolutions, where the copy costs more than the extra
+            # tap (a dense one, the stem, does more arithmetic than the copy saves); only
+            # without a weight gradient (inference, feature visualization): the larger kernel's
+            # weight gradient costs more than the copy (docs/benchmarks.md); and only on the
+            # CPU, where it was measured (a GPU's depthwise kernels may favour 3 x 3 and 5 x 5,
+            # and its padded copy is cheap).
+            weight = F.pad(self.weight, [right - left, 0, bottom - top, 0])
+            return F.conv2d(
+                x, weight, self.bias, self.stride, (bottom, right), self.dilation, self.groups
+            )
+        x = F.pad(x, [left, right, top, bottom])
         return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 

@@ -15,6 +15,9 @@ Why it is faster than lucent's ``render_vis`` (measured in docs/benchmarks.md wi
   from the capture hook); only class-logit objectives run the whole network;
 - the geometric transforms and the upscale to the model's input are one ``grid_sample``;
 - on the CPU the input is channels-last (oneDNN kernels);
+- on the CPU each batch norm is folded into the convolution before it, in a private copy of
+  the model (``fold_batchnorm``, see ``fold.py``): a step skips the batch norms' forward and
+  backward passes;
 - a list of objectives is one batch: the parameterization, transforms and optimiser run
   once, and on a GPU the forward and backward passes are shared too. On the CPU a batch
   costs more per image than single images (cache), so the model runs it in chunks of one
@@ -34,6 +37,7 @@ the default keeps the model's size.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import threading
 import warnings
@@ -49,6 +53,7 @@ from ...core.guard import preserved
 from ...core.hooks import capture, run_until_captured
 from ...core.model_base import as_model
 from . import objectives as objs
+from .fold import folded
 from .objectives import BATCH_SIZE, INDEX, INPUT, LOGITS, Objective, RenderSpec, as_objective
 from .param import make_param
 from .redirect import redirected_relus
@@ -243,6 +248,15 @@ class Ascent:
     single images are faster per image, the whole batch elsewhere).
     ``redirect_relu``: lucid's redirected ReLU gradient for the first ``redirect_steps`` steps
     (default: on for models that ask for it, such as ``"inceptionv1"``; see ``redirect.py``).
+    ``fold_batchnorm``: run the steps on a copy of the model in which each BatchNorm2d is
+    folded into the convolution before it (``fold.py``): the same values and gradients to
+    float rounding (a convolution whose own output an objective reads is not folded), with
+    the batch norms' work gone from every step. Default (None): on the CPU, where it was
+    measured to help (docs/benchmarks.md); off elsewhere, where it has not been measured.
+    :meth:`evaluate` and the result's ``objective_values`` always use the model itself.
+    ``folded_pairs`` lists the (convolution, batch norm) names folded. Nothing folds while the
+    model carries a hook of the user's (it would run on the copy); a hook added between steps
+    makes the following steps run the model itself.
     ``seed``: makes the run repeatable (None draws one from torch's global generator; the
     result's ``seed`` reproduces it). Image k of a batch starts from a stream keyed by
     (seed, k) and takes the k-th draws of the transforms' streams: the images are independent
@@ -292,6 +306,7 @@ class Ascent:
         redirect_steps: int = 16,
         init=None,
         maco: bool = False,
+        fold_batchnorm: bool | None = None,
     ):
         if maco:
             warnings.warn("maco=True is deprecated; use param='maco'", FutureWarning, stacklevel=3)
@@ -401,9 +416,48 @@ class Ascent:
         self._modules = {
             name: self.model.resolve_layer(name) for name in sorted(wanted - {INPUT, LOGITS})
         }
+        # (model, hooked modules) that the steps run: the model itself, or its folded copy.
+        # evaluate() always runs the model itself.
+        self._exact = (self.model, self._modules)
+        self._run = self._exact
+        self.fold_batchnorm = (
+            device.type == "cpu" if fold_batchnorm is None else bool(fold_batchnorm)
+        )
+        self.folded_pairs: tuple[tuple[str, str], ...] = ()
+        self._folding = None
+        if self.fold_batchnorm and (self._modules or self._needs_logits):
+            self._use_folded()
         self.step = 0
         self._losses: list[torch.Tensor] = []
         self._values: list[torch.Tensor] = []
+
+    def _use_folded(self) -> None:
+        """Run the steps on the folded copy, hooking the same layers by name there (or on the
+        model itself when nothing folds: a model with hooks of the user's, for one)."""
+        self._run, self.folded_pairs, self._folding = self._exact, (), None
+        infos = {name: self.model.layer_info.resolve(name) for name in self._modules}
+        # A convolution whose raw output an objective reads must keep it.
+        folding = folded(self.model, keep={info.module_name for info in infos.values()})
+        if not folding.pairs:
+            return
+        # The same Model with the copy as its module: logits() then selects the output of the
+        # copy as it would the model's.
+        run_model = copy.copy(self.model)
+        run_model.module = folding.module
+        modules = {
+            name: (folding.module.get_submodule(info.module_name), info.call or 0)
+            for name, info in infos.items()
+        }
+        self._run = (run_model, modules)
+        self.folded_pairs = folding.pairs
+        self._folding = folding
+
+    def _check_folding(self) -> None:
+        """Before each step (under the model's lock): the copy follows in-place changes of the
+        model's values; a hook of the user's or a replaced submodule, parameter or buffer since
+        the last step folds afresh (see fold.py), so that the steps see the model as it is."""
+        if self._folding is not None and not self._folding.refresh():
+            self._use_folded()
 
     def _start_from(self, init, size: tuple[int, int]) -> None:
         """Set the parameterization to the start image(s) ``init``, fitted to ``size``."""
@@ -422,19 +476,23 @@ class Ascent:
         set_images(start.to(self.model.device))
 
     # ---- one step ---------------------------------------------------------------------------
-    def _activations(self, images: torch.Tensor, x: torch.Tensor, sl: slice) -> dict:
-        """Run the model on input ``x``, the images ``sl`` of the batch (hooks only for this
-        call) -> activations dict."""
+    def _activations(
+        self, images: torch.Tensor, x: torch.Tensor, sl: slice, exact: bool = False
+    ) -> dict:
+        """Run the model (``exact``) or what the steps run on input ``x``, the images ``sl``
+        of the batch (hooks only for this call) -> activations dict."""
+        run = self._exact if exact else self._run
         if self._channels_last:
             try:
-                return self._forward(images, x.contiguous(memory_format=torch.channels_last), sl)
+                x_last = x.contiguous(memory_format=torch.channels_last)
+                return self._forward(images, x_last, sl, run)
             except RuntimeError:
                 # A model that calls .view() on its activations cannot take channels_last
                 # tensors; run it as it was written from now on (a genuine error recurs below).
                 self._channels_last = False
-        return self._forward(images, x, sl)
+        return self._forward(images, x, sl, run)
 
-    def _forward(self, images: torch.Tensor, x: torch.Tensor, sl: slice) -> dict:
+    def _forward(self, images: torch.Tensor, x: torch.Tensor, sl: slice, run) -> dict:
         acts: dict = {
             INPUT: images,
             INDEX: torch.arange(sl.start, sl.start + images.shape[0]),
@@ -442,16 +500,16 @@ class Ascent:
         }
         if not self._modules and not self._needs_logits:
             return acts
-        module = self.model.module
+        model, modules = run
         # clone(): a later in-place op (ReLU(inplace=True)) must not change what we read;
         # clone keeps the graph, so gradients still flow.
         with capture(
-            self._modules, stop_after_last=not self._needs_logits, transform=torch.Tensor.clone
+            modules, stop_after_last=not self._needs_logits, transform=torch.Tensor.clone
         ) as store:
             if self._needs_logits:
-                acts[LOGITS] = self.model.logits(x)
+                acts[LOGITS] = model.logits(x)
             else:
-                run_until_captured(lambda: module(x))
+                run_until_captured(lambda: model.module(x))
         acts.update(store)
         return acts
 
@@ -469,6 +527,7 @@ class Ascent:
 
     def _one_step(self) -> Frame:
         with preserved(self.model.module):
+            self._check_folding()
             images = self.param()
             # Cut the graph at the images and at the model input, so that the model can run
             # chunk by chunk (each backward frees its chunk's activations) while the
@@ -478,20 +537,32 @@ class Ascent:
             x = self.model.normalize(self.transform(image_leaf))
             # The image is optimised in float32; the model gets its own dtype (a float64
             # model would refuse float32 input), and the gradient comes back as float32.
-            x_leaf = x.detach().to(self.model.dtype).requires_grad_(True)
-            parts, losses = [], []
+            x_model = x.detach().to(self.model.dtype)
+            parts, losses, x_grads = [], [], []
             redirect = redirected_relus if self.step < self.redirect_steps else nullcontext
             for sl in self._chunks(images.shape[0]):
+                # A leaf per chunk, not a slice of one leaf for the batch: a slice's gradient
+                # arrives as a zero-filled tensor of the whole batch's size, added into the
+                # leaf's, once per chunk (8 fills and adds of the 224-px input per step for 8
+                # images one at a time, about 5 % of a Lite0 step; docs/benchmarks.md).
+                x_chunk = x_model[sl].detach().requires_grad_(True)
                 with redirect():
-                    acts = self._activations(image_leaf[sl], x_leaf[sl], sl)
+                    acts = self._activations(image_leaf[sl], x_chunk, sl)
                 values = self._objective_values(acts, sl.start)
                 total = values if self._penalty is None else values - self._penalty(acts)
                 loss = -total.sum()
                 loss.backward()
                 parts.append(values.detach())
                 losses.append(loss.detach())
-            if x_leaf.grad is not None:  # None when no objective reads the model
-                x.backward(x_leaf.grad.to(x.dtype))
+                x_grads.append(x_chunk.grad)
+            if any(g is not None for g in x_grads):  # None where no objective reads the model
+                grad = torch.cat(
+                    [
+                        torch.zeros_like(x_model[sl]) if g is None else g
+                        for g, sl in zip(x_grads, self._chunks(images.shape[0]))
+                    ]
+                )
+                x.backward(grad.to(x.dtype))
             self.optimizer.zero_grad(set_to_none=True)
             if image_leaf.grad is not None:
                 images.backward(image_leaf.grad)
@@ -534,7 +605,9 @@ class Ascent:
             x = self.model.normalize(self._eval_transform(images)).to(self.model.dtype)
             values = torch.cat(
                 [
-                    self._objective_values(self._activations(images[sl], x[sl], sl), sl.start)
+                    self._objective_values(
+                        self._activations(images[sl], x[sl], sl, exact=True), sl.start
+                    )
                     for sl in self._chunks(images.shape[0])
                 ]
             )
