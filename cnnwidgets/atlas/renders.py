@@ -6,8 +6,8 @@ An atlas renders one *unit* per call instead - the channel's negative and positi
 together - seeded by a hash of (build seed, layer, channel): a unit gives the same pixels
 whichever rank renders it, in whatever order, and when a killed build is resumed.
 
-On the CPU this costs nothing (the renderer runs a batch one image at a time there anyway).
-On a GPU a bigger batch would share the forward passes; the trade is taken for
+A bigger batch would share the forward passes (on a 2-core CPU a chunk of 8 images costs
+about 0.7 of the time of 8 single ones; on a GPU far less); the trade is taken for
 reproducibility.
 
 The positive image maximises the mean of the channel in the atlas layer (``layer:c``); the

@@ -19,9 +19,8 @@ Why it is faster than lucent's ``render_vis`` (measured in docs/benchmarks.md wi
   the model (``fold_batchnorm``, see ``fold.py``): a step skips the batch norms' forward and
   backward passes;
 - a list of objectives is one batch: the parameterization, transforms and optimiser run
-  once, and on a GPU the forward and backward passes are shared too. On the CPU a batch
-  costs more per image than single images (cache), so the model runs it in chunks of one
-  image (``chunk``); the result is the same.
+  once, and the forward and backward passes are shared too, on the CPU in chunks of at
+  most 8 images (``chunk``), which bounds the activations' memory; the result is the same.
 
 Hooks, eval mode and frozen parameters are in place only inside each step, so between
 frames (and after an abandoned iteration) the model is exactly as it was found.
@@ -62,6 +61,8 @@ from .transforms import AffineTransform, Compose, Pad, Resize, Transform, as_tra
 
 DEFAULT_STEPS = 512
 DEFAULT_SIZE = 128
+#: most images per forward pass on the CPU (see Ascent.__init__)
+CPU_CHUNK = 8
 
 
 def _to_numpy(images: torch.Tensor) -> np.ndarray:
@@ -244,8 +245,8 @@ class Ascent:
     ``optimizer``: a callable ``params -> Optimizer`` instead.
     ``channels_last``: feed the model channels-last tensors (default: when its weights are
     stored so, see ``Model.set_channels_last``; models that ``.view()`` their activations
-    fall back automatically). ``chunk``: images per forward pass (default: 1 on the CPU, where
-    single images are faster per image, the whole batch elsewhere).
+    fall back automatically). ``chunk``: images per forward pass (default: at most
+    ``CPU_CHUNK`` (8) on the CPU, the whole batch elsewhere).
     ``redirect_relu``: lucid's redirected ReLU gradient for the first ``redirect_steps`` steps
     (default: on for models that ask for it, such as ``"inceptionv1"``; see ``redirect.py``).
     ``fold_batchnorm``: run the steps on a copy of the model in which each BatchNorm2d is
@@ -399,16 +400,17 @@ class Ascent:
             self.model.channels_last if channels_last is None else bool(channels_last)
         )
         # Images are independent unless an objective compares them (diversity), so the
-        # batch can go through the model in chunks. On the CPU one image at a time is faster
-        # per image than a batch (docs/benchmarks.md): the activations of one image stay in
-        # cache. A GPU wants the batch.
+        # batch can go through the model in chunks. On the CPU a chunk of 8 took 0.70 (8
+        # channels) and 0.78 (inversion of 8 photos) of the time of one image at a time on
+        # the current 2-core Xeon, with 1 thread or 2 (docs/benchmarks.md); an older EPYC
+        # had measured the reverse. Bigger chunks only add memory there. A GPU wants it all.
         batchwise = any(o.batchwise for o in self.objectives)
         if chunk is not None and int(chunk) < 1:
             raise ValueError(f"chunk must be >= 1, got {chunk}")
         if batchwise:
             self.chunk = n
         elif chunk is None:
-            self.chunk = 1 if device.type == "cpu" else n
+            self.chunk = min(n, CPU_CHUNK) if device.type == "cpu" else n
         else:
             self.chunk = int(chunk)
         # (module, call) per layer name: "name@k" reads the k-th call of a module that runs
