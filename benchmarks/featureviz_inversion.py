@@ -41,6 +41,7 @@ from cnnwidgets.core import capture, preserved, run_until_captured
 from cnnwidgets.core.inputs import input_layout
 from cnnwidgets.engines.featureviz import activation_match, ascent
 from cnnwidgets.engines.featureviz.fold import folded
+from cnnwidgets.engines.featureviz.gradient_ascent import CPU_CHUNK
 from cnnwidgets.engines.featureviz.targets import fit_images, layer_activations, load_images
 
 from .timing import time_interleaved
@@ -183,7 +184,8 @@ def run(
 
     x = model.normalize(torch.rand(len(names), 3, *model.input_size, device=model.device))
     if chunk is None:
-        chunk = 1 if model.device.type == "cpu" else len(names)  # Ascent's default
+        # Ascent's default (ours_fn reads this same variable)
+        chunk = min(len(names), CPU_CHUNK) if model.device.type == "cpu" else len(names)
     # What our steps run: the copy with the batch norms folded, where Ascent folds by default.
     run_module = folded(model).module if model.device.type == "cpu" else model.module
 
