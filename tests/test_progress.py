@@ -127,3 +127,22 @@ def test_a_cancelled_scorecam_stops_at_its_next_batch_and_leaves_the_model_as_fo
     # and the model works as before
     assert cw.cam(m, _image(), layer="conv2", method="scorecam").map.shape == (16, 16)
     assert model_snapshot(m)["hooks"] == 0
+
+
+def test_faithfulness_reports_each_batch_and_a_set_event_ends_it(lived_in_tiny_cnn):
+    # The widgets score every map they show: a newer control change must not wait for it.
+    m, before = lived_in_tiny_cnn
+    a = cw.cam(m, _image(), layer="conv2")
+    seen = []
+    with progress_scope(seen.append):
+        cw.faithfulness(m, _image(), a, steps=10, batch_size=4)
+    # 2 endpoints + 9 deletion + 9 insertion points + the masked image = 21 images, 6 batches
+    assert len(seen) == 6 and seen == sorted(seen) and seen[-1] == 1.0
+    cancel = threading.Event()
+
+    def on_progress(f):
+        cancel.set()  # after the first batch
+
+    with pytest.raises(Cancelled), progress_scope(on_progress, cancel):
+        cw.faithfulness(m, _image(), a, steps=10, batch_size=4)
+    assert_left_as_found(before, m)

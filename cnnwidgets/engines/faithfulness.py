@@ -49,6 +49,7 @@ from ..core.errors import InputError, ParameterError
 from ..core.guard import preserved
 from ..core.inputs import auto_batch_size, check_batch_size, input_layout
 from ..core.model_base import as_model
+from ..core.progress import report
 from ..core.targets import resolve_targets, target_list
 from .maps import Attribution
 
@@ -314,6 +315,7 @@ def faithfulness(
                 targets = _targets(items, given, p[:1], m)
             endpoints += list(p[: max(0, 2 - start)])
             probs[start:stop] = p.gather(1, targets[jm].view(-1, 1))[:, 0].double().cpu()
+            report(stop, len(job_map))  # a widget's progress bar; a newer request cancels here
 
     shared = torch.stack(endpoints)[:, targets].double().cpu()  # (2, maps)
     fractions = counts / pixels

@@ -330,7 +330,9 @@ function connectionWatch(model, root, d, options = {}) {
     clearTimer();
     regain();
   };
-  const onCommLost = () => lose(KERNEL_RESTARTED, true);
+  const onCommLost = () => {
+    if (model.comm_live !== true) lose(KERNEL_RESTARTED, true);
+  };
   model.on("msg:custom", onMessage);
   model.on("comm_live_update", onCommLost);
   d.add(() => {
@@ -451,15 +453,16 @@ function textInput(model, name, label, d, placeholder = "") {
 var STEP_KEYS = { ArrowLeft: -1, ArrowRight: 1 };
 var onChannel = (model) => Number(model.get("channel") ?? -1) >= 0;
 function stepKeys(model, root, d) {
-  d.dom(root, "keydown", (e) => {
+  d.dom(window, "keydown", (e) => {
     const delta = STEP_KEYS[e.key];
     if (delta === void 0 || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
     const target = e.target;
-    if (target && ["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName)) return;
+    if (!(target instanceof Node) || !root.contains(target)) return;
+    if (["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName)) return;
     e.preventDefault();
     e.stopPropagation();
     action(model, "step", { delta });
-  });
+  }, true);
 }
 function weightText(w) {
   const s = Math.abs(w) >= 0.01 ? w.toFixed(3) : w.toPrecision(2);

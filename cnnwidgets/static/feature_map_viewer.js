@@ -462,7 +462,9 @@ function connectionWatch(model, root, d, options = {}) {
     clearTimer();
     regain();
   };
-  const onCommLost = () => lose(KERNEL_RESTARTED, true);
+  const onCommLost = () => {
+    if (model.comm_live !== true) lose(KERNEL_RESTARTED, true);
+  };
   model.on("msg:custom", onMessage);
   model.on("comm_live_update", onCommLost);
   d.add(() => {

@@ -20,7 +20,7 @@ from traitlets import Dict, Int, List, Unicode
 from ..atlas import load_atlas
 from ..render import to_jpeg
 from ..render.images import figure_png
-from .base import CNNWidget, Debouncer, bundle, readable
+from .base import OUTPUT_TRAITS, CNNWidget, Debouncer, bundle, readable
 
 # Sizes chosen so that the whole widget fits a 1280 x 720 lecture screen: a page of 16 x 6
 # thumbnails of 64 px is 1058 x 398 px; a channel page is the figure (at most 5 rows of
@@ -95,6 +95,7 @@ class AtlasViewer(CNNWidget):
     """
 
     _esm = bundle("atlas_viewer")
+    _outputs = OUTPUT_TRAITS | {"connections_title"}
 
     layer = Unicode(help="the layer shown").tag(sync=True)
     layer_options = List(help="[label, layer] pairs for the picker").tag(sync=True)

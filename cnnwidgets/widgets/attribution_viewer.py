@@ -23,7 +23,7 @@ from ..engines.maps import Attribution
 from ..engines.sanity import parameterised_layers, randomized_copy, rank_correlation
 from ..render import grid, overlay, to_jpeg
 from ..render.images import readout
-from .base import CNNWidget, close_tree, readable
+from .base import OUTPUT_TRAITS, CNNWidget, close_tree, readable
 
 TOP_K = 5
 
@@ -93,6 +93,8 @@ class AttributionViewer(CNNWidget):
     ).tag(sync=True)
 
     _recompute_on: list[str] = ["target", "compare_target"]
+    # written by the widget, never named in a busy label as a changed control
+    _outputs = OUTPUT_TRAITS | {"scoring", "sanity_correlation"}
     _registry: Registry
 
     def __init__(self, model: Any, image: Any, target: int | None = None, **kwargs: Any):
@@ -245,20 +247,25 @@ class AttributionViewer(CNNWidget):
     def _compute(self) -> None:
         targets = [self.target] + ([self.compare_target] if self.compare_target >= 0 else [])
         maps = []
+        # One progress bar over every part, a slot each: the maps, the sanity check's map,
+        # the faithfulness scores.
+        slots = len(targets) + int(self.sanity) + 1
         for i, t in enumerate(targets):
             self.computations += 1
-            with part(i, i + 1, len(targets)):  # one progress bar over both classes
+            with part(i, i + 1, slots):
                 maps.append(self._attribute(t))
         self._maps = maps
         failure = None
         try:
-            self._sanity_check(maps[0])
+            with part(len(targets), slots - 1, slots):
+                self._sanity_check(maps[0])
         except Cancelled:
             raise
         except Exception as exc:  # noqa: BLE001 - raised below, after the map is shown
             self._sanity_map, self.sanity_correlation, failure = None, None, exc
         self._blend()  # the map first; its scores take a few dozen forward passes
-        self._score(maps[0])
+        with part(slots - 1, slots, slots):
+            self._score(maps[0])
         if failure is not None:
             raise failure
 
@@ -344,16 +351,25 @@ class AttributionViewer(CNNWidget):
             self.flush()
         return self.compare
 
+    def _abandoned(self) -> None:
+        super()._abandoned()
+        # A table that was asked for is dropped with the rest of the work (no run follows).
+        with self._flags_lock:
+            self._score_requested = False
+        self.scoring = False
+
     def _score_all(self) -> None:
         version, target = self._table_version, self.target
         maps, rows, skipped = [], [], []
         size = tuple(self.model.input_size)
-        for name in self._registry.names():
+        names = self._registry.names()
+        for i, name in enumerate(names):
             label = self._registry.get(name).label
             # the chosen method with the widget's parameters, every other one with its defaults
             params = self._method_params() if name == self.method else {}
             try:
-                a = self._attribute(target, method=name, params=params)
+                with part(i, i + 1, len(names) + 1):  # a slot per method, one for the scores
+                    a = self._attribute(target, method=name, params=params)
                 check_map(a, size)
             except Cancelled:
                 raise
@@ -362,11 +378,12 @@ class AttributionViewer(CNNWidget):
                 continue
             maps.append(a)
             rows.append({"method": name, "label": label})
-        scores = (
-            faithfulness_of(self.model, self.image, maps, steps=self.faithfulness_steps)
-            if maps
-            else []
-        )
+        with part(len(names), len(names) + 1, len(names) + 1):
+            scores = (
+                faithfulness_of(self.model, self.image, maps, steps=self.faithfulness_steps)
+                if maps
+                else []
+            )
         for row, s in zip(rows, scores):
             row.update(
                 deletion_auc=s.deletion_auc,

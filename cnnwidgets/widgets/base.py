@@ -312,9 +312,12 @@ class CNNWidget(StaticPicture, anywidget.AnyWidget):
         return d
 
     def _recompute_run(self, fn: Callable[..., Any], *args: Any) -> None:
-        started = self._controls_now()
+        try:
+            started = self._controls_now()
+        except Exception:  # noqa: BLE001 - a control that cannot be copied: no label, still run
+            started = None
         self._progress_sent = float("-inf")
-        self.busy_label = self._busy_text()
+        self.busy_label = self._label_now()
         self.busy_progress = 0.0
         self.attempt(fn, *args)  # Cancelled ends here, before the bookkeeping of a finished run
         self._controls_done = started
@@ -332,9 +335,16 @@ class CNNWidget(StaticPicture, anywidget.AnyWidget):
             if flag and self._busy_count == 1:
                 # The bar shows from the change on, through the debounce delay: with what the
                 # change asks for, not what the last recompute did.
-                self.busy_label = self._busy_text()
+                self.busy_label = self._label_now()
                 self.busy_progress = 0.0
             self.busy = self._busy_count > 0
+
+    def _label_now(self) -> str:
+        # Called where an exception would stop the debouncer (a widget's own _busy_text too).
+        try:
+            return self._busy_text()
+        except Exception:  # noqa: BLE001 - the label is a courtesy; the work must go on
+            return "computing…"
 
     def flush(self) -> CNNWidget:
         """Run pending debounced recomputes now and wait for them (scripts, tests)."""

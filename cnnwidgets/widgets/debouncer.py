@@ -56,8 +56,10 @@ class Debouncer:
                 self._running.set()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
-                self._busy(True)
+                # Started first (it waits for this lock): a failing on_busy must not leave a
+                # thread that is recorded but never runs, which would swallow every later call.
                 self._thread.start()
+                self._busy(True)
             self._cond.notify_all()
 
     @property

@@ -105,6 +105,10 @@ describe("AtlasViewer", () => {
     key(input, "ArrowLeft");
     expect(model.sent.length).toBe(2);
     expect(reachedNotebook).toBe(2);
+    // after a click on one of its buttons (Back, next page), the arrows still step
+    key(q("page-next"), "ArrowRight");
+    expect(model.sent.at(-1)?.content).toEqual({ type: "step", delta: 1 });
+    expect(reachedNotebook).toBe(2);
     expect(Object.keys(STEP_KEYS).sort()).toEqual(["ArrowLeft", "ArrowRight"]);
     document.body.removeEventListener("keydown", notebook);
     cleanup();

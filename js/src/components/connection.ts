@@ -106,7 +106,10 @@ export function connectionWatch(model: WidgetModel, root: HTMLElement, d: Dispos
     clearTimer();
     regain();
   };
-  const onCommLost = () => lose(KERNEL_RESTARTED, true);
+  // The event also fires when a comm is attached; only a comm that is not live is a loss.
+  const onCommLost = () => {
+    if ((model as any).comm_live !== true) lose(KERNEL_RESTARTED, true);
+  };
   model.on("msg:custom", onMessage);
   model.on("comm_live_update", onCommLost);
   d.add(() => {

@@ -17,15 +17,18 @@ const onChannel = (model: WidgetModel) => Number(model.get("channel") ?? -1) >= 
  * notebook shortcuts would take them; text fields and pickers keep their own keys (they stop
  * propagation before the event gets here). */
 export function stepKeys(model: WidgetModel, root: HTMLElement, d: Disposer): void {
-  d.dom(root, "keydown", (e: KeyboardEvent) => {
+  // On the window in the capture phase, like keepKeys (layout.ts): its stopPropagation there,
+  // for a focused button of this widget, would keep the keys from a listener on the root.
+  d.dom(window, "keydown", (e: KeyboardEvent) => {
     const delta = STEP_KEYS[e.key];
     if (delta === undefined || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
     const target = e.target as HTMLElement | null;
-    if (target && ["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName)) return;
+    if (!(target instanceof Node) || !root.contains(target)) return;
+    if (["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName)) return;
     e.preventDefault();
     e.stopPropagation();
     action(model, "step", { delta });
-  });
+  }, true);
 }
 
 function weightText(w: number): string {
