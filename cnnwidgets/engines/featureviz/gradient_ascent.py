@@ -20,7 +20,8 @@ Why it is faster than lucent's ``render_vis`` (measured in docs/benchmarks.md wi
   backward passes;
 - a list of objectives is one batch: the parameterization, transforms and optimiser run
   once, and the forward and backward passes are shared too, on the CPU in chunks of at
-  most 8 images (``chunk``), which bounds the activations' memory; the result is the same.
+  most 8 images (``chunk``), which bounds the activations' memory; the result is the same
+  up to float rounding (bit for bit with ``chunk=1``).
 
 Hooks, eval mode and frozen parameters are in place only inside each step, so between
 frames (and after an abandoned iteration) the model is exactly as it was found.
@@ -403,7 +404,8 @@ class Ascent:
         # batch can go through the model in chunks. On the CPU a chunk of 8 took 0.70 (8
         # channels) and 0.78 (inversion of 8 photos) of the time of one image at a time on
         # the current 2-core Xeon, with 1 thread or 2 (docs/benchmarks.md); an older EPYC
-        # had measured the reverse. Bigger chunks only add memory there. A GPU wants it all.
+        # had measured the reverse. Bigger chunks were not measured; 8 bounds the memory of
+        # the activations. A GPU wants the whole batch.
         batchwise = any(o.batchwise for o in self.objectives)
         if chunk is not None and int(chunk) < 1:
             raise ValueError(f"chunk must be >= 1, got {chunk}")
