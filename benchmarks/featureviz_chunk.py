@@ -5,9 +5,10 @@
 Two workloads of 8 images on EfficientNet-Lite0, each run with chunks of 1, 2 and 8 images,
 timed interleaved in a shuffled order per round (``timing.time_interleaved``): 8 channels of
 ``_blocks.8`` (lucent's standard transforms, 128 px upscaled to 224), and the inversion of the
-8 bundled photos at ``_blocks.6`` (no transforms). Prints seconds per step (medians) and each
-chunk's time as a fraction of one image at a time (medians of per-round ratios). It is what
-``CPU_CHUNK``, the CPU default, rests on.
+8 bundled photos at ``_blocks.6`` (no transforms), each through the render function of its
+comparison with lucent (``featureviz_vs_lucent``, ``featureviz_inversion``). Prints seconds
+per step (medians) and each chunk's time as a fraction of one image at a time (medians of
+per-round ratios). It is what ``CPU_CHUNK``, the CPU default, rests on.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import json
 import torch
 
 import cnnwidgets as cw
-from benchmarks.featureviz_inversion import PHOTOS
+from benchmarks.featureviz_inversion import PHOTOS, ours
+from benchmarks.featureviz_vs_lucent import _ours as ours_channels
 from benchmarks.timing import time_interleaved
-from cnnwidgets.engines.featureviz import activation_match, ascent
+from cnnwidgets.engines.featureviz import activation_match
 
 CHUNKS = (1, 2, 8)
 
@@ -28,31 +30,14 @@ CHUNKS = (1, 2, 8)
 def run(threads: int = 2, rounds: int = 5, steps: int = 3) -> dict:
     torch.set_num_threads(threads)
     model = cw.load_model("efficientnet_lite0")
-    channels = [f"_blocks.8:{c}" for c in range(8)]
     inversion = activation_match("_blocks.6", list(PHOTOS))
 
+    # The renders of the two lucent comparisons, so that the settings are defined once.
     def featureviz(chunk):
-        def render():
-            for _ in ascent(model, channels, steps=steps, size=128, seed=0, chunk=chunk):
-                pass
-
-        return render
+        return lambda: ours_channels(model, "_blocks.8", range(8), steps, 128, 0, chunk=chunk)
 
     def invert(chunk):
-        def render():
-            for _ in ascent(
-                model,
-                inversion,
-                batch=len(PHOTOS),
-                steps=steps,
-                size=128,
-                seed=0,
-                transforms=None,
-                chunk=chunk,
-            ):
-                pass
-
-        return render
+        return lambda: ours(model, inversion, len(PHOTOS), steps, 128, 0, chunk)
 
     fns = {}
     for c in CHUNKS:
